@@ -1,0 +1,71 @@
+"""Normalized inbound events: what an adapter hands the core for one platform happening.
+
+Every event carries the platform's own id (`event_id`) so that a redelivery changes
+nothing, and the acting member as the adapter knows them. Mentions inside command text
+are normalized by the adapter to `<@member_id>` and channels to `<#channel_id>`; each
+mentioned member is described in `mentions` (an id missing there is unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain import MessageRef
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    member_id: str
+    display_name: str | None = None
+    is_bot: bool = False
+    is_admin: bool = False
+    tz: str | None = None  # IANA name when the platform tells us
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    event_id: str
+    community_id: str
+    actor: MemberInfo
+    channel_id: str | None = None
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandInvoked(Event):
+    """`/ask`, `/thanks`, `/give` or `/payforward`; `command` has no slash."""
+
+    command: str
+    text: str = ""
+    mentions: Mapping[str, MemberInfo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionAdded(Event):
+    message: MessageRef
+    emoji: str  # as the platform gives it: a Slack name or a unicode emoji
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionRemoved(Event):
+    message: MessageRef
+    emoji: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ButtonPressed(Event):
+    action: str
+    value: str = ""
+    message: MessageRef | None = None
+
+
+FieldValue = str | bool | tuple[str, ...] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormSubmitted(Event):
+    form: str
+    value: str = ""  # the private value the form was opened with
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)

@@ -1,0 +1,241 @@
+"""The ports: what the core needs from the outside world, as Protocols.
+
+Storage implements the repositories and the unit of work; each platform adapter
+implements `ChatAdapter`; tests use in-memory fakes of all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from bot.domain import (
+    Ask,
+    Community,
+    Give,
+    GiveFact,
+    Member,
+    MessageRef,
+    Offer,
+    OfferStatus,
+    OptOut,
+)
+from bot.messages import Delivery, Message, Target
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+class ChatAdapter(Protocol):
+    """One platform. Queued messages go out through these calls; immediate answers
+    (ephemeral replies, forms) are returned by `PayForward.handle` to the adapter instead.
+    Platform errors stay inside: the core only sees a `Delivery`."""
+
+    platform: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery: ...
+
+    async def update(self, community_id: str, ref: MessageRef, message: Message) -> Delivery: ...
+
+    async def send_dm(self, community_id: str, member_id: str, message: Message) -> Delivery: ...
+
+
+class CommunityRepository(Protocol):
+    async def get(self, community_id: str) -> Community | None: ...
+
+    async def add(self, community: Community) -> None: ...
+
+    async def save(self, community: Community) -> None: ...
+
+    async def next_ask_number(self, community_id: str) -> int:
+        """1, 2, 3, … per community; never handed out twice, even concurrently."""
+        ...
+
+    async def all(self) -> list[Community]: ...
+
+
+class MemberRepository(Protocol):
+    async def get(self, community_id: str, member_id: str) -> Member | None: ...
+
+    async def save(self, member: Member) -> None:
+        """Insert or replace by (community_id, member_id)."""
+        ...
+
+    async def active_since(self, community_id: str, since: datetime) -> list[Member]: ...
+
+    async def opted_out(self, community_id: str, opt_out: OptOut) -> set[str]:
+        """Ids of the members who opted out of `opt_out`."""
+        ...
+
+
+class AskRepository(Protocol):
+    async def add(self, ask: Ask) -> Ask:
+        """Store a new ask (its `id` is ignored) and return it with its id."""
+        ...
+
+    async def get(self, ask_id: int) -> Ask | None: ...
+
+    async def by_number(self, community_id: str, number: int) -> Ask | None: ...
+
+    async def by_message(self, community_id: str, ref: MessageRef) -> Ask | None: ...
+
+    async def save(self, ask: Ask) -> None: ...
+
+    async def open_asks(
+        self,
+        community_id: str,
+        *,
+        asker_id: str | None = None,
+        without_offers: bool = False,
+        limit: int = 10,
+    ) -> list[Ask]:
+        """Open asks, oldest first; `without_offers` keeps those with no active offer."""
+        ...
+
+    async def by_asker(self, community_id: str, asker_id: str) -> list[Ask]: ...
+
+    async def get_offer(self, ask_id: int, member_id: str) -> Offer | None: ...
+
+    async def save_offer(self, offer: Offer) -> None:
+        """Insert or replace by (ask_id, member_id): one offer per ask and member."""
+        ...
+
+    async def offers(self, ask_id: int, status: OfferStatus = OfferStatus.ACTIVE) -> list[Offer]:
+        """Offers on an ask in that status, earliest first."""
+        ...
+
+    async def offers_by(self, community_id: str, member_id: str) -> list[Offer]: ...
+
+    async def erase_texts(self, community_id: str, asker_id: str, replacement: str) -> None: ...
+
+
+class GiveRepository(Protocol):
+    async def add(self, give: Give) -> Give: ...
+
+    async def get(self, give_id: int) -> Give | None: ...
+
+    async def save(self, give: Give) -> None: ...
+
+    async def confirmed_facts(
+        self, community_id: str, start: datetime, end: datetime
+    ) -> list[GiveFact]:
+        """Confirmed member-to-member gives with `confirmed_at` in [start, end), oldest first."""
+        ...
+
+    async def first_reverse(
+        self, community_id: str, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], datetime]:
+        """For each (giver, receiver) pair with a confirmed give in [start, end): the
+        earliest confirmed give ever from receiver back to giver, if there is one."""
+        ...
+
+    async def feeding(
+        self, community_id: str, start: datetime, end: datetime, since: datetime
+    ) -> list[GiveFact]:
+        """Confirmed gives in [since, end) received by someone who then gave a confirmed
+        give in [start, end): the first links of pay-it-forward chains."""
+        ...
+
+    async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:
+        """Confirmed member-to-member gives in [start, end)."""
+        ...
+
+    async def shared(self, community_id: str, start: datetime, end: datetime) -> list[Give]:
+        """Gives created in [start, end) that may be shown publicly (`share_ok`), not declined."""
+        ...
+
+    async def involving(self, community_id: str, member_id: str) -> list[Give]:
+        """Every give where the member is giver or receiver, oldest first."""
+        ...
+
+    async def erase_notes(self, community_id: str, member_id: str) -> None:
+        """Blank the notes of every give the member is part of."""
+        ...
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A queued message, delivered at least once and never lost."""
+
+    id: int
+    community_id: str
+    target: Target
+    message: Message
+    due_at: datetime
+    attempts: int = 0
+    purpose: str = ""  # what to tell the core on delivery, e.g. "ask_card:42"
+
+
+class OutboxRepository(Protocol):
+    async def add(
+        self,
+        community_id: str,
+        target: Target,
+        message: Message,
+        due_at: datetime,
+        *,
+        purpose: str = "",
+        replace_key: str | None = None,
+    ) -> int:
+        """Queue a message. With `replace_key`, unsent, unclaimed messages queued earlier
+        with the same key in the same community are dropped first (a newer card wins)."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
+        """Take up to `limit` pending items due by `now` whose lease is free, oldest due
+        first, leasing them until `lease_until` and counting an attempt. Concurrent
+        claimers never get the same item while its lease holds."""
+        ...
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None: ...
+
+    async def retry_at(self, item_id: int, due_at: datetime, error: str) -> None: ...
+
+    async def mark_failed(self, item_id: int, at: datetime, reason: str) -> None: ...
+
+    async def pending_count(self) -> int: ...
+
+    async def drop_pending_to(self, community_id: str, member_id: str) -> None:
+        """Forget queued direct messages to a member."""
+        ...
+
+
+class EventLog(Protocol):
+    async def first_time(self, community_id: str, event_id: str, at: datetime) -> bool:
+        """Record the event id; False when it was recorded before (a redelivery)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    communities: CommunityRepository
+    members: MemberRepository
+    asks: AskRepository
+    gives: GiveRepository
+    outbox: OutboxRepository
+    events: EventLog
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
