@@ -154,6 +154,10 @@ class GiveRepository(Protocol):
         """Gives created in [start, end) that may be shown publicly (`share_ok`), not declined."""
         ...
 
+    async def for_ask(self, ask_id: int) -> list[Give]:
+        """Gives linked to an ask, oldest first."""
+        ...
+
     async def involving(self, community_id: str, member_id: str) -> list[Give]:
         """Every give where the member is giver or receiver, oldest first."""
         ...

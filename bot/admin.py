@@ -1,0 +1,84 @@
+"""Admin commands: `/payforward config …` and `/payforward leaderboard post`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot import copy, emoji_names
+from bot.context import Context, Refusal
+from bot.domain import Community
+from bot.messages import Answer, Reply
+from bot.parsing import describe_schedule, first_channel, parse_schedule
+from bot.report import weekly_post, weekly_report
+from bot.weeks import is_timezone, week_of
+
+CONFIG_USAGE = (
+    "Usage: `/payforward config channel #channel | timezone Europe/Berlin | "
+    "leaderboard mon 09:00 | prompts fri 15:00|off | emoji :raising_hand:`"
+)
+
+
+def require_admin(ctx: Context) -> None:
+    if not ctx.event.actor.is_admin:
+        raise Refusal(copy.not_admin())
+
+
+async def configure(ctx: Context, words: list[str]) -> list[Answer]:
+    require_admin(ctx)
+    if not words:
+        return [Reply(copy.config_summary(ctx.community))]
+    key, value = words[0].lower(), " ".join(words[1:]).strip()
+    updated, saved = _apply(ctx.community, key, value)
+    await ctx.uow.communities.save(updated)
+    return [Reply(copy.config_saved(saved))]
+
+
+def _apply(community: Community, key: str, value: str) -> tuple[Community, str]:
+    """The changed settings and a plain description, or a Refusal saying what is wrong."""
+    if key == "channel":
+        channel = first_channel(value)
+        if channel is None:
+            raise Refusal(
+                "Name the channel like `#general`: `/payforward config channel #general`."
+            )
+        return replace(community, channel_id=channel), "the weekly post goes to that channel"
+    if key == "timezone":
+        if not is_timezone(value):
+            raise Refusal(
+                f"`{value or '(nothing)'}` isn't a timezone I know. Use a name like "
+                "`Europe/Berlin`, `America/New_York` or `UTC`."
+            )
+        return replace(community, timezone=value), f"timezone {value}"
+    if key in ("leaderboard", "prompts"):
+        if key == "prompts" and value.lower() == "off":
+            return replace(community, prompts=None), "weekly prompts are off"
+        schedule = parse_schedule(value)
+        if schedule is None:
+            raise Refusal(
+                f"I need a day and a 24-hour time, like `{key} mon 09:00`"
+                + (" (or `prompts off`)." if key == "prompts" else ".")
+            )
+        when = describe_schedule(schedule)
+        if key == "leaderboard":
+            return replace(community, leaderboard=schedule), f"the leaderboard posts {when}"
+        return replace(community, prompts=schedule), f"prompts go out {when}"
+    if key == "emoji":
+        name = emoji_names.canonical(value)
+        if name is None:
+            raise Refusal("Give one emoji, like `:raising_hand:` or 🙋.")
+        return replace(
+            community, offer_emoji=name
+        ), f"offers are made with {emoji_names.glyph(name)}"
+    raise Refusal(CONFIG_USAGE)
+
+
+async def post_leaderboard(ctx: Context) -> list[Answer]:
+    """Post the board now: this week so far, in the configured channel (or here)."""
+    require_admin(ctx)
+    channel = ctx.community.channel_id or ctx.event.channel_id
+    if channel is None:
+        raise Refusal("Set a channel first: `/payforward config channel #channel`.")
+    start, end = week_of(ctx.now, ctx.community.timezone)
+    report = await weekly_report(ctx.uow, ctx.community, start, end)
+    await ctx.post(channel, weekly_post(report, title="Pay-it-forward week so far"))
+    return [Reply(copy.say("Posted the board."))]

@@ -1,0 +1,104 @@
+"""What a use case works with: one unit of work, the instant, the community and the
+member who acted, plus the few ways the core speaks (queued DMs, posts and updates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot import copy
+from bot.domain import Ask, AskStatus, Community, Member, MessageRef, OfferStatus
+from bot.events import Event, MemberInfo
+from bot.messages import Message, ToChannel, ToMember, ToMessage
+from bot.ports import UnitOfWork
+
+ACTIVITY_RESOLUTION = timedelta(hours=1)  # how stale last_active_at may get before a write
+
+
+class Refusal(Exception):
+    """A plain-words no, answered to the member only; nothing is saved."""
+
+    def __init__(self, message: Message | str) -> None:
+        super().__init__(message if isinstance(message, str) else message.plain())
+        self.message = message if isinstance(message, Message) else copy.refusal(message)
+
+
+@dataclass
+class Context:
+    uow: UnitOfWork
+    now: datetime
+    community: Community
+    member: Member
+    event: Event
+
+    @property
+    def cid(self) -> str:
+        return self.community.community_id
+
+    @property
+    def member_id(self) -> str:
+        return self.member.member_id
+
+    async def dm(self, member_id: str, message: Message) -> None:
+        await self.uow.outbox.add(self.cid, ToMember(member_id), message, self.now)
+
+    async def post(self, channel_id: str, message: Message, purpose: str = "") -> None:
+        await self.uow.outbox.add(
+            self.cid, ToChannel(channel_id), message, self.now, purpose=purpose
+        )
+
+    async def update(self, ref: MessageRef, message: Message, key: str | None = None) -> None:
+        await self.uow.outbox.add(self.cid, ToMessage(ref), message, self.now, replace_key=key)
+
+    async def refresh_card(self, ask: Ask) -> None:
+        """Queue an edit of the ask's card; before the card is posted, the post itself
+        re-checks the card when it is delivered (see PayForward.delivered)."""
+        if ask.message is not None:
+            card = await render_card(self.uow, self.community, ask)
+            await self.update(ask.message, card, key=f"card:{ask.id}")
+
+    async def known(self, info: MemberInfo) -> Member:
+        """A mentioned member: stored if new; a forgotten member's name is not stored again."""
+        member = await self.uow.members.get(self.cid, info.member_id)
+        if member is None:
+            member = Member(self.cid, info.member_id, display_name=info.display_name, tz=info.tz)
+            await self.uow.members.save(member)
+        elif (
+            not member.forgotten and info.display_name and member.display_name != info.display_name
+        ):
+            member = replace(member, display_name=info.display_name)
+            await self.uow.members.save(member)
+        return member
+
+
+async def render_card(uow: UnitOfWork, community: Community, ask: Ask) -> Message:
+    offers = await uow.asks.offers(ask.id, OfferStatus.ACTIVE)
+    helpers: list[str] = []
+    if ask.status is AskStatus.RESOLVED:
+        helpers = list(dict.fromkeys(g.giver_id for g in await uow.gives.for_ask(ask.id)))
+    return copy.ask_card(ask, [o.member_id for o in offers], helpers, community.offer_emoji)
+
+
+async def touch_member(
+    uow: UnitOfWork, community_id: str, info: MemberInfo, now: datetime
+) -> Member:
+    """The acting member, created or refreshed; writes only when something changed."""
+    member = await uow.members.get(community_id, info.member_id)
+    if member is None:
+        member = Member(
+            community_id, info.member_id, info.display_name, info.tz, last_active_at=now
+        )
+        await uow.members.save(member)
+        return member
+    fresh = replace(
+        member,
+        display_name=info.display_name or member.display_name,
+        tz=info.tz or member.tz,
+        last_active_at=now,
+        forgotten=False,
+    )
+    stale = member.last_active_at is None or now - member.last_active_at >= ACTIVITY_RESOLUTION
+    if stale or replace(fresh, last_active_at=member.last_active_at) != member:
+        await uow.members.save(fresh)
+        return fresh
+    return member

@@ -1,0 +1,363 @@
+"""Everything payforward says, as normalized messages. Warm, short, plain words.
+
+Member text always goes in as `UserText` (or through `user_spans`) so adapters can
+neutralize @channel/@everyone and markup; the bot's own words are plain strings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.domain import Ask, AskStatus, Community, Give
+from bot.emoji_names import glyph
+from bot.messages import (
+    Attachment,
+    Block,
+    Button,
+    ButtonStyle,
+    ChannelMention,
+    Mention,
+    Message,
+    Span,
+    Style,
+    UserText,
+    text,
+)
+from bot.parsing import CHANNEL, MENTION, describe_schedule
+
+SNIPPET = 140
+_SPAN_REFS = re.compile(f"{MENTION.pattern}|{CHANNEL.pattern}")
+
+# Button actions: adapters pass them through untouched.
+OFFER = "offer"
+RESOLVE = "resolve"
+CONFIRM_GIVE = "confirm_give"
+DECLINE_GIVE = "decline_give"
+FORGET_CONFIRM = "forget_confirm"
+# Forms.
+RESOLVE_FORM = "resolve"
+
+
+def user_spans(value: str) -> tuple[Span, ...]:
+    """Member text with its normalized mentions kept as real mentions."""
+    spans: list[Span] = []
+    cursor = 0
+    for match in _SPAN_REFS.finditer(value):
+        if match.start() > cursor:
+            spans.append(UserText(value[cursor : match.start()]))
+        if match.group(1):
+            spans.append(Mention(match.group(1)))
+        else:
+            spans.append(ChannelMention(match.group(2)))
+        cursor = match.end()
+    if cursor < len(value):
+        spans.append(UserText(value[cursor:]))
+    return tuple(spans)
+
+
+def snippet(value: str, limit: int = SNIPPET) -> UserText:
+    flat = " ".join(value.split())
+    return UserText(flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…")
+
+
+def say(*spans: Span, buttons: tuple[Button, ...] = (), ask: int | None = None) -> Message:
+    return Message(blocks=(text(*spans),), buttons=buttons, ask_number=ask)
+
+
+def lines(*blocks: Block, buttons: tuple[Button, ...] = (), ask: int | None = None) -> Message:
+    return Message(blocks=blocks, buttons=buttons, ask_number=ask)
+
+
+def people(member_ids: Sequence[str]) -> tuple[Span, ...]:
+    spans: list[Span] = []
+    for i, member in enumerate(member_ids):
+        if i:
+            spans.append(" and " if i == len(member_ids) - 1 else ", ")
+        spans.append(Mention(member))
+    return tuple(spans)
+
+
+# Ask cards.
+
+
+def ask_card(ask: Ask, offerers: Sequence[str], helpers: Sequence[str], emoji_name: str) -> Message:
+    """The card in the channel; it changes as offers come and go and when resolved."""
+    react = glyph(emoji_name)
+    blocks = [
+        text(f"#{ask.number} · ", Mention(ask.asker_id), " asks:", style=Style.HEADING),
+        Block(Style.QUOTE, user_spans(ask.text)),
+    ]
+    buttons: tuple[Button, ...] = ()
+    if ask.status is AskStatus.OPEN:
+        if offerers:
+            blocks.append(text(f"{react} Offered to help: ", *people(offerers)))
+        blocks.append(text(f"{react} React {react} or press *I can help*", style=Style.CONTEXT))
+        buttons = (
+            Button(OFFER, "I can help", str(ask.id), ButtonStyle.PRIMARY),
+            Button(RESOLVE, "Resolved", str(ask.id)),
+        )
+    elif ask.status is AskStatus.RESOLVED:
+        thanks: tuple[Span, ...] = (" — thanks to ", *people(helpers)) if helpers else ()
+        blocks.append(text("✅ Resolved", *thanks))
+    else:
+        blocks.append(text("Closed — no activity for a while. Post a new /ask any time."))
+    return lines(*blocks, buttons=buttons, ask=ask.number)
+
+
+# Usage and help.
+
+USAGE = {
+    "ask": "Usage: `/ask <your question>` — e.g. `/ask How do I profile asyncio code?`",
+    "thanks": "Usage: `/thanks @member [what they did]` — e.g. `/thanks @sam for the py-spy tip`",
+    "give": (
+        "Usage: `/give @member <what you did>` (they confirm it), or `/give <what>` "
+        "to log something you shared with everyone, like a guide or a talk."
+    ),
+    "optout": "Usage: `/payforward optout leaderboard|prompts|reminders|all`",
+    "optin": "Usage: `/payforward optin leaderboard|prompts|reminders|all`",
+}
+
+HELP_LINES = (
+    "`/ask <question>` — ask for help; others offer with a reaction or *I can help*",
+    "`/thanks @member [note]` — thank someone who helped you",
+    "`/give @member <what>` — log help you gave (they confirm it)",
+    "`/give <what>` — log something you shared with everyone",
+    "`/payforward me` — your stats",
+    "`/payforward leaderboard` — this week so far, just for you",
+    "`/payforward optout|optin leaderboard|prompts|reminders|all`",
+    "`/payforward export` — your data, sent to you by DM",
+    "`/payforward forget` — delete your personal data",
+)
+ADMIN_HELP_LINES = (
+    "`/payforward config` — show the settings",
+    "`/payforward config channel #channel` — where the weekly post goes",
+    "`/payforward config timezone Europe/Berlin`",
+    "`/payforward config leaderboard mon 09:00`",
+    "`/payforward config prompts fri 15:00` or `off`",
+    "`/payforward config emoji :raising_hand:` — the offer reaction",
+    "`/payforward leaderboard post` — post the board now",
+)
+
+
+def usage(command: str) -> Message:
+    return say(USAGE[command])
+
+
+def help_message(is_admin: bool, unknown: str | None = None) -> Message:
+    blocks = []
+    if unknown:
+        blocks.append(text("I don't know ", UserText(f"`{unknown}`"), ". Here is what I can do:"))
+    blocks.append(text("payforward — people helping people", style=Style.HEADING))
+    blocks.extend(text(line, style=Style.ITEM) for line in HELP_LINES)
+    if is_admin:
+        blocks.append(text("For admins", style=Style.HEADING))
+        blocks.extend(text(line, style=Style.ITEM) for line in ADMIN_HELP_LINES)
+    return lines(*blocks)
+
+
+# Offers.
+
+
+def offer_to_asker(ask: Ask, helper_id: str, emoji_name: str) -> Message:
+    return say(
+        f"{glyph(emoji_name)} ",
+        Mention(helper_id),
+        f" offered to help with #{ask.number}: “",
+        snippet(ask.text),
+        "”. Reach out to them, and press *Resolved* on the card when you're sorted.",
+        ask=ask.number,
+    )
+
+
+def offer_ack(ask: Ask) -> Message:
+    return say(
+        f"Thanks for offering to help with #{ask.number}! ",
+        Mention(ask.asker_id),
+        " knows you're in; reach out to them directly.",
+        ask=ask.number,
+    )
+
+
+def already_offered(ask: Ask) -> Message:
+    return say(f"You're already on the list of helpers for #{ask.number}.", ask=ask.number)
+
+
+def own_ask(ask: Ask) -> Message:
+    return say(
+        f"#{ask.number} is your own ask — offers are for others. "
+        "Press *Resolved* when you're sorted.",
+        ask=ask.number,
+    )
+
+
+def not_open(ask: Ask) -> Message:
+    state = "resolved" if ask.status is AskStatus.RESOLVED else "closed"
+    return say(f"#{ask.number} is already {state}.", ask=ask.number)
+
+
+def only_asker(ask: Ask) -> Message:
+    return say("Only ", Mention(ask.asker_id), f" can mark #{ask.number} resolved.", ask=ask.number)
+
+
+def resolved_ack(ask: Ask, helpers: Sequence[str]) -> Message:
+    if not helpers:
+        return say(f"Marked #{ask.number} resolved. Glad you're sorted!", ask=ask.number)
+    return say(f"Marked #{ask.number} resolved and thanked ", *people(helpers), ".", ask=ask.number)
+
+
+def credited(ask: Ask) -> Message:
+    return say(
+        "✅ ",
+        Mention(ask.asker_id),
+        f" resolved #{ask.number} and credited you: “",
+        snippet(ask.text),
+        "”. Thank you for paying it forward!",
+        ask=ask.number,
+    )
+
+
+def ask_posted(ask: Ask) -> Message:
+    return say(
+        f"Your ask is up as #{ask.number}. I'll let you know when someone offers to help.",
+        ask=ask.number,
+    )
+
+
+def ask_not_posted(ask: Ask, channel_id: str) -> Message:
+    return say(
+        f"I couldn't post your ask #{ask.number} in ",
+        ChannelMention(channel_id),
+        " — please invite me to that channel and ask again.",
+        ask=ask.number,
+    )
+
+
+# Gives.
+
+
+def thanked(giver_id: str, receiver_id: str, note: str | None) -> Message:
+    said: tuple[Span, ...] = (": “", snippet(note, 300), "”") if note else ()
+    return say("🙏 ", Mention(receiver_id), " thanked you", *said, ". Thank you for helping!")
+
+
+def thanks_sent(giver_id: str) -> Message:
+    return say("Thanks sent to ", Mention(giver_id), ". It counts on this week's board.")
+
+
+def confirm_request(give: Give) -> Message:
+    return say(
+        Mention(give.giver_id),
+        " says they helped you: “",
+        snippet(give.note or "", 300),
+        "”. Did it help?",
+        buttons=(
+            Button(CONFIRM_GIVE, "Yes, this helped", str(give.id), ButtonStyle.PRIMARY),
+            Button(DECLINE_GIVE, "Not really", str(give.id)),
+        ),
+    )
+
+
+def give_reported(receiver_id: str) -> Message:
+    return say(
+        "Thanks for helping! I've asked ",
+        Mention(receiver_id),
+        " to confirm; it counts once they do.",
+    )
+
+
+def give_answered(give: Give, confirmed: bool) -> Message:
+    verdict = "✅ You confirmed that " if confirmed else "Noted — nothing recorded for "
+    tail = " helped you. Thank you!" if confirmed else "."
+    return say(verdict, Mention(give.giver_id), tail)
+
+
+def give_confirmed_to_giver(give: Give) -> Message:
+    assert give.receiver_id is not None
+    return say(
+        "🎉 ",
+        Mention(give.receiver_id),
+        " confirmed your help: “",
+        snippet(give.note or "", 300),
+        "”. It counts on this week's board.",
+    )
+
+
+def shared_with_community() -> Message:
+    return say("Thanks for sharing with everyone! It will be listed in the weekly post.")
+
+
+def already_answered() -> Message:
+    return say("You already answered this one — thanks!")
+
+
+# Members.
+
+
+def opt_changed(choices: Sequence[str], out: bool) -> Message:
+    names = ", ".join(choices)
+    if out:
+        return say(f"Done — you're opted out of {names}. `/payforward optin …` undoes it.")
+    return say(f"Done — you're opted in to {names} again.")
+
+
+def forget_prompt() -> Message:
+    return say(
+        "This deletes your name, your ask texts and the notes of gives you're part of, and "
+        "opts you out of everything. The people you helped keep their counts. Sure?",
+        buttons=(Button(FORGET_CONFIRM, "Yes, forget me", "", ButtonStyle.DANGER),),
+    )
+
+
+def forgotten() -> Message:
+    return say("Done — your personal data is deleted and you're opted out of everything.")
+
+
+def export_ready() -> Message:
+    return say("I've sent your data to you as a direct message.")
+
+
+def export_message(filename: str, content: str) -> Message:
+    return Message(
+        blocks=(text("Here is everything payforward stores about you."),),
+        attachment=Attachment(filename, content),
+    )
+
+
+# Admin.
+
+
+def config_summary(community: Community) -> Message:
+    channel: tuple[Span, ...] = (
+        (ChannelMention(community.channel_id),)
+        if community.channel_id
+        else ("not set (the channel of the latest ask)",)
+    )
+    prompts = describe_schedule(community.prompts) if community.prompts else "off"
+    return lines(
+        text("Settings", style=Style.HEADING),
+        text("Weekly post channel: ", *channel, style=Style.ITEM),
+        text(f"Timezone: {community.timezone}", style=Style.ITEM),
+        text(f"Leaderboard: {describe_schedule(community.leaderboard)}", style=Style.ITEM),
+        text(f"Prompts: {prompts}", style=Style.ITEM),
+        text(
+            f"Offer emoji: {glyph(community.offer_emoji)} ({community.offer_emoji})",
+            style=Style.ITEM,
+        ),
+    )
+
+
+def config_saved(what: str) -> Message:
+    return say(f"Saved: {what}.")
+
+
+def not_admin() -> Message:
+    return say("Only community admins can change settings or post the board.")
+
+
+def refusal(words: str) -> Message:
+    return say(words)
+
+
+def oops() -> Message:
+    return say("Sorry — something went wrong on my side and nothing was saved. Please try again.")

@@ -1,0 +1,130 @@
+"""Gives: `/thanks` (confirmed at once), `/give @member` (reported, then confirmed or
+declined by the receiver) and `/give <what>` (shared with everyone, never scored)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot import copy
+from bot.context import Context, Refusal
+from bot.domain import MAX_NOTE_LENGTH, AskStatus, Give, GiveSource, GiveStatus, Member, OfferStatus
+from bot.events import CommandInvoked
+from bot.messages import Answer, Reply
+from bot.parsing import leading_mention
+
+
+async def _receiver_or_giver(ctx: Context, text: str, command: str) -> tuple[Member | None, str]:
+    """The member the command names first, checked; None when it names nobody."""
+    member_id, rest = leading_mention(text)
+    if member_id is None:
+        if text.strip().startswith("@"):
+            name = text.strip().split()[0]
+            raise Refusal(f"I couldn't find a member called {name}. Mention them with @ as usual.")
+        return None, rest
+    assert isinstance(ctx.event, CommandInvoked)
+    info = ctx.event.mentions.get(member_id)
+    if info is None:
+        raise Refusal("I couldn't find that member in this community.")
+    if info.is_bot:
+        raise Refusal("Bots can't take part in gives — thank the person who helped instead.")
+    if member_id == ctx.member_id:
+        verb = "thank" if command == "thanks" else "log a give to"
+        raise Refusal(f"You can't {verb} yourself — but thanks for being here!")
+    if len(rest) > MAX_NOTE_LENGTH:
+        raise Refusal(
+            f"Please keep the note under {MAX_NOTE_LENGTH:,} characters. Nothing was saved."
+        )
+    return await ctx.known(info), rest
+
+
+async def thanks(ctx: Context, text: str) -> list[Answer]:
+    giver, note = await _receiver_or_giver(ctx, text, "thanks")
+    if giver is None:
+        return [Reply(copy.usage("thanks"))]
+    ask_id = await _ask_they_helped_with(ctx, giver.member_id)
+    await ctx.uow.gives.add(
+        Give(
+            id=0,
+            community_id=ctx.cid,
+            giver_id=giver.member_id,
+            receiver_id=ctx.member_id,
+            source=GiveSource.THANKS,
+            status=GiveStatus.CONFIRMED,
+            created_at=ctx.now,
+            note=note or None,
+            ask_id=ask_id,
+            confirmed_at=ctx.now,
+        )
+    )
+    await ctx.dm(giver.member_id, copy.thanked(giver.member_id, ctx.member_id, note or None))
+    return [Reply(copy.thanks_sent(giver.member_id))]
+
+
+async def _ask_they_helped_with(ctx: Context, helper_id: str) -> int | None:
+    """Link a thanks to the thanker's newest open ask the helper offered on, if any."""
+    for ask in reversed(await ctx.uow.asks.open_asks(ctx.cid, asker_id=ctx.member_id, limit=50)):
+        offer = await ctx.uow.asks.get_offer(ask.id, helper_id)
+        if ask.status is AskStatus.OPEN and offer and offer.status is OfferStatus.ACTIVE:
+            return ask.id
+    return None
+
+
+async def give(ctx: Context, text: str) -> list[Answer]:
+    receiver, what = await _receiver_or_giver(ctx, text, "give")
+    if not what:
+        return [Reply(copy.usage("give"))]
+    if receiver is None:
+        if len(what) > MAX_NOTE_LENGTH:
+            raise Refusal(
+                f"Please keep it under {MAX_NOTE_LENGTH:,} characters. Nothing was saved."
+            )
+        await ctx.uow.gives.add(
+            Give(
+                id=0,
+                community_id=ctx.cid,
+                giver_id=ctx.member_id,
+                receiver_id=None,
+                source=GiveSource.COMMUNITY,
+                status=GiveStatus.CONFIRMED,
+                created_at=ctx.now,
+                note=what,
+                confirmed_at=ctx.now,
+                share_ok=True,
+            )
+        )
+        return [Reply(copy.shared_with_community())]
+    reported = await ctx.uow.gives.add(
+        Give(
+            id=0,
+            community_id=ctx.cid,
+            giver_id=ctx.member_id,
+            receiver_id=receiver.member_id,
+            source=GiveSource.REPORT,
+            status=GiveStatus.PENDING,
+            created_at=ctx.now,
+            note=what,
+        )
+    )
+    await ctx.dm(receiver.member_id, copy.confirm_request(reported))
+    return [Reply(copy.give_reported(receiver.member_id))]
+
+
+async def answer_give(ctx: Context, value: str, confirmed: bool) -> list[Answer]:
+    """The receiver's *Yes, this helped* / *Not really* on a reported give."""
+    found = await ctx.uow.gives.get(int(value)) if value.isdigit() else None
+    if found is None or found.community_id != ctx.cid or found.receiver_id != ctx.member_id:
+        raise Refusal("That confirmation isn't yours to answer.")
+    if found.status is not GiveStatus.PENDING:
+        return [Reply(copy.already_answered())]
+    if confirmed:
+        found = replace(found, status=GiveStatus.CONFIRMED, confirmed_at=ctx.now)
+        await ctx.dm(found.giver_id, copy.give_confirmed_to_giver(found))
+    else:
+        found = replace(found, status=GiveStatus.DECLINED)
+    await ctx.uow.gives.save(found)
+    answered = copy.give_answered(found, confirmed)
+    message = getattr(ctx.event, "message", None)
+    if message is not None:
+        await ctx.update(message, answered)
+        return []
+    return [Reply(answered)]

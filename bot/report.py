@@ -1,0 +1,157 @@
+"""The weekly report: the table, the chains, the asks that need help, what was shared,
+and the 12-week trend; and the messages that show it (the public weekly post and the
+private `/payforward leaderboard`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.chains import Chain, chains_of_week
+from bot.copy import lines, snippet, user_spans
+from bot.domain import Ask, Community, Give, OptOut
+from bot.messages import Block, Mention, Message, Span, Style, text
+from bot.ports import UnitOfWork
+from bot.scoring import Standing, sparkline, weekly_table
+from bot.weeks import weeks_back, zone
+
+TOP = 10
+TREND_WEEKS = 12
+CHAIN_LOOKBACK = timedelta(weeks=12)
+NEEDS_HELP = 5
+SHARED = 5
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    start: datetime
+    end: datetime
+    timezone: str
+    table: list[Standing]
+    chains: list[Chain]
+    needs_help: list[Ask]
+    shared: list[Give]
+    trend: list[int]
+
+    @property
+    def empty(self) -> bool:
+        return not self.table
+
+
+async def weekly_report(
+    uow: UnitOfWork, community: Community, start: datetime, end: datetime
+) -> WeeklyReport:
+    cid = community.community_id
+    hidden = await uow.members.opted_out(cid, OptOut.LEADERBOARD)
+    facts = await uow.gives.confirmed_facts(cid, start, end)
+    table = weekly_table(facts, await uow.gives.first_reverse(cid, start, end), hidden)
+    earlier = await uow.gives.feeding(cid, start, end, start - CHAIN_LOOKBACK)
+    trend = [
+        await uow.gives.count_confirmed(cid, a, b)
+        for a, b in weeks_back(start, community.timezone, TREND_WEEKS)
+    ]
+    return WeeklyReport(
+        start=start,
+        end=end,
+        timezone=community.timezone,
+        table=table,
+        # Chains name people publicly, so a leaderboard opt-out keeps a member out of them.
+        chains=chains_of_week(facts, earlier, exclude=hidden),
+        needs_help=await uow.asks.open_asks(cid, without_offers=True, limit=NEEDS_HELP),
+        shared=(await uow.gives.shared(cid, start, end))[:SHARED],
+        trend=trend,
+    )
+
+
+def week_label(report: WeeklyReport) -> str:
+    tz = zone(report.timezone)
+    first = report.start.astimezone(tz)
+    last = (report.end - timedelta(seconds=1)).astimezone(tz)
+    if first.month == last.month:
+        return f"{first.day}–{last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
+
+
+def scores(s: Standing) -> str:
+    return f"helped {s.helped} · forward {s.forward} · gives {s.gives}"
+
+
+def standing_line(s: Standing) -> Block:
+    return text(f"{s.rank}. ", Mention(s.member_id), f" — {scores(s)}", style=Style.ITEM)
+
+
+def chain_line(chain: Chain) -> Block:
+    spans: list[Span] = [Mention(chain.members[0])]
+    for i, member in enumerate(chain.members[1:]):
+        spans += [" helped " if i == 0 else ", who helped ", Mention(member)]
+    return text(*spans, style=Style.ITEM)
+
+
+def ask_line(ask: Ask) -> Block:
+    return text(
+        f"#{ask.number} ",
+        Mention(ask.asker_id),
+        ": “",
+        snippet(ask.text, 100),
+        "”",
+        style=Style.ITEM,
+    )
+
+
+def shared_line(give: Give) -> Block:
+    return text(
+        Mention(give.giver_id),
+        ": ",
+        *user_spans(snippet(give.note or "", 160).text),
+        style=Style.ITEM,
+    )
+
+
+def weekly_post(report: WeeklyReport, title: str = "Pay-it-forward week") -> Message:
+    """The public post. An empty week gets a warm nudge, never an empty table."""
+    blocks = [text(f"🙌 {title} · {week_label(report)}", style=Style.HEADING)]
+    if report.empty:
+        blocks.append(
+            text(
+                "A quiet week — no confirmed help yet. Know something a colleague is stuck on? "
+                "Offer on an ask below, or share a tip with `/give`. Small help counts."
+            )
+        )
+    else:
+        blocks.append(
+            text("Top helpers — help given, above all with no return expected", style=Style.TEXT)
+        )
+        blocks.extend(standing_line(s) for s in report.table[:TOP])
+    if report.chains:
+        blocks.append(text("Paid forward", style=Style.HEADING))
+        blocks.extend(chain_line(c) for c in report.chains)
+    if report.needs_help:
+        blocks.append(text("Asks that still need help", style=Style.HEADING))
+        blocks.extend(ask_line(a) for a in report.needs_help)
+    if report.shared:
+        blocks.append(text("Shared with everyone", style=Style.HEADING))
+        blocks.extend(shared_line(g) for g in report.shared)
+    blocks.append(
+        text(
+            f"{sparkline(report.trend)}  confirmed gives, last {len(report.trend)} weeks",
+            style=Style.CODE,
+        )
+    )
+    return lines(*blocks)
+
+
+def private_board(report: WeeklyReport, member_id: str) -> Message:
+    """`/payforward leaderboard`: this week so far, with the caller's own line."""
+    blocks = [text(f"This week so far · {week_label(report)}", style=Style.HEADING)]
+    if report.empty:
+        blocks.append(text("No confirmed help yet this week — yours could be the first."))
+    blocks.extend(standing_line(s) for s in report.table[:TOP])
+    mine = next((s for s in report.table if s.member_id == member_id), None)
+    if mine is None:
+        blocks.append(text("You're not on the board this week yet.", style=Style.CONTEXT))
+    elif mine.rank > TOP or report.table.index(mine) >= TOP:
+        blocks.append(text(f"You: #{mine.rank} — {scores(mine)}", style=Style.CONTEXT))
+    if report.needs_help:
+        blocks.append(text("Asks that need help", style=Style.HEADING))
+        blocks.extend(ask_line(a) for a in report.needs_help)
+    return lines(*blocks)

@@ -1,0 +1,181 @@
+"""The front door of the core: one normalized event in, immediate answers out.
+
+Each event is handled in one unit of work: the platform event id is recorded first
+(a redelivery changes nothing), then the use case runs, and the messages it queues
+are committed with its changes. Queued messages leave through the Dispatcher.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+
+from bot import admin, asking, copy, giving, membership
+from bot.context import Context, Refusal, render_card, touch_member
+from bot.domain import AskStatus, Community
+from bot.events import (
+    ButtonPressed,
+    CommandInvoked,
+    Event,
+    FormSubmitted,
+    ReactionAdded,
+    ReactionRemoved,
+)
+from bot.messages import Answer, Delivered, Delivery, Reply, RetryAfter, ToMember, ToMessage
+from bot.ports import Clock, OutboxItem, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("ask", "thanks", "give", "payforward")
+
+Handler = Callable[[Context], Awaitable[list[Answer]]]
+
+
+class PayForward:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def handle(self, event: Event) -> list[Answer]:
+        if event.actor.is_bot:
+            return []
+        now = self._clock.now()
+        try:
+            async with self._uow() as uow:
+                if not await uow.events.first_time(event.community_id, event.event_id, now):
+                    return []
+                community = await community_of(uow, event.community_id)
+                member = await touch_member(uow, event.community_id, event.actor, now)
+                answers = await route(Context(uow, now, community, member, event))
+                await uow.commit()
+            return answers
+        except Refusal as refusal:
+            return [Reply(refusal.message)]
+        except Exception:
+            log.exception("could not handle %s %s", type(event).__name__, event.event_id)
+            quiet = isinstance(event, ReactionAdded | ReactionRemoved)
+            return [] if quiet else [Reply(copy.oops())]
+
+    async def delivered(self, item: OutboxItem, delivery: Delivery, retry_at: datetime) -> None:
+        """Record how a queued message went and act on it, in one transaction."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if isinstance(delivery, Delivered):
+                await uow.outbox.mark_sent(item.id, now)
+                await self._after_post(uow, item, delivery)
+            elif isinstance(delivery, RetryAfter):
+                await uow.outbox.retry_at(item.id, retry_at, delivery.reason or "retry")
+            else:
+                await uow.outbox.mark_failed(item.id, now, delivery.reason)
+                await self._after_failure(uow, item, now)
+            await uow.commit()
+
+    async def _after_post(self, uow: UnitOfWork, item: OutboxItem, delivery: Delivered) -> None:
+        kind, _, ask_id = item.purpose.partition(":")
+        if kind != "ask_card":
+            return
+        ask = await uow.asks.get(int(ask_id))
+        if ask is None:
+            return
+        ask = replace(ask, message=delivery.ref)
+        await uow.asks.save(ask)
+        community = await community_of(uow, ask.community_id)
+        card = await render_card(uow, community, ask)
+        if card != item.message:  # offers or a resolution arrived before the card was up
+            now = self._clock.now()
+            await uow.outbox.add(
+                ask.community_id, ToMessage(delivery.ref), card, now, replace_key=f"card:{ask.id}"
+            )
+
+    async def _after_failure(self, uow: UnitOfWork, item: OutboxItem, now: datetime) -> None:
+        kind, _, ask_id = item.purpose.partition(":")
+        if kind != "ask_card":
+            return
+        ask = await uow.asks.get(int(ask_id))
+        if ask is None or ask.status is not AskStatus.OPEN:
+            return
+        await uow.asks.save(replace(ask, status=AskStatus.CLOSED, last_activity_at=now))
+        await uow.outbox.add(
+            ask.community_id, ToMember(ask.asker_id), copy.ask_not_posted(ask, ask.channel_id), now
+        )
+
+
+async def community_of(uow: UnitOfWork, community_id: str) -> Community:
+    community = await uow.communities.get(community_id)
+    if community is None:
+        community = Community(community_id)
+        await uow.communities.add(community)
+    return community
+
+
+async def route(ctx: Context) -> list[Answer]:
+    event = ctx.event
+    if isinstance(event, CommandInvoked):
+        return await command(ctx, event.command.lower().lstrip("/"), event.text)
+    if isinstance(event, ReactionAdded | ReactionRemoved):
+        added = isinstance(event, ReactionAdded)
+        return await asking.on_reaction(ctx, event.message, event.emoji, added)
+    if isinstance(event, ButtonPressed):
+        return await button(ctx, event)
+    if isinstance(event, FormSubmitted):
+        return await form(ctx, event)
+    return []
+
+
+async def command(ctx: Context, name: str, text: str) -> list[Answer]:
+    if name == "ask":
+        return await asking.post_ask(ctx, text)
+    if name == "thanks":
+        return await giving.thanks(ctx, text)
+    if name == "give":
+        return await giving.give(ctx, text.strip())
+    if name == "payforward":
+        return await payforward(ctx, text.split())
+    return [Reply(copy.help_message(ctx.event.actor.is_admin, unknown=f"/{name}"))]
+
+
+async def payforward(ctx: Context, words: list[str]) -> list[Answer]:
+    sub = words[0].lower() if words else "help"
+    rest = words[1:]
+    if sub == "me" and not rest:
+        return await membership.me(ctx)
+    if sub == "leaderboard" and not rest:
+        return await membership.leaderboard(ctx)
+    if sub == "leaderboard" and [w.lower() for w in rest] == ["post"]:
+        return await admin.post_leaderboard(ctx)
+    if sub in ("optout", "optin"):
+        return await membership.set_opt_out(ctx, rest, out=sub == "optout")
+    if sub == "export" and not rest:
+        return await membership.export(ctx)
+    if sub == "forget" and not rest:
+        return await membership.forget_prompt(ctx)
+    if sub == "config":
+        return await admin.configure(ctx, rest)
+    unknown = None if sub == "help" else " ".join(words)
+    return [Reply(copy.help_message(ctx.event.actor.is_admin, unknown=unknown))]
+
+
+async def button(ctx: Context, event: ButtonPressed) -> list[Answer]:
+    if event.action == copy.OFFER:
+        return await asking.press_offer(ctx, event.value)
+    if event.action == copy.RESOLVE:
+        return await asking.press_resolve(ctx, event.value)
+    if event.action in (copy.CONFIRM_GIVE, copy.DECLINE_GIVE):
+        return await giving.answer_give(ctx, event.value, event.action == copy.CONFIRM_GIVE)
+    if event.action == copy.FORGET_CONFIRM:
+        return await membership.forget(ctx)
+    log.info("ignored unknown button action %r", event.action)
+    return []
+
+
+async def form(ctx: Context, event: FormSubmitted) -> list[Answer]:
+    if event.form == copy.RESOLVE_FORM:
+        helpers = event.fields.get("helpers") or ()
+        note = event.fields.get("note") or ""
+        if not isinstance(helpers, tuple) or not isinstance(note, str):
+            raise Refusal("That form came back in a shape I don't understand; nothing was saved.")
+        return await asking.submit_resolve(ctx, event.value, helpers, note)
+    log.info("ignored unknown form %r", event.form)
+    return []

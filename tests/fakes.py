@@ -1,0 +1,429 @@
+"""In-memory fakes of the core's ports: a database, a unit of work and a chat platform.
+
+The fake database keeps plain dicts; a unit of work works on a copy and swaps it in on
+commit, so rollback is real. The fake chat remembers everything it was asked to send.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+
+from bot.codec import target_member
+from bot.domain import (
+    Ask,
+    AskStatus,
+    Community,
+    Give,
+    GiveFact,
+    GiveStatus,
+    Member,
+    MessageRef,
+    Offer,
+    OfferStatus,
+    OptOut,
+)
+from bot.messages import Delivered, Delivery, Message, Target
+from bot.ports import OutboxItem
+
+
+@dataclass
+class _Row:
+    item: OutboxItem
+    status: str = "pending"
+    lease_until: datetime | None = None
+    replace_key: str | None = None
+    error: str = ""
+
+
+@dataclass
+class FakeState:
+    communities: dict[str, Community] = field(default_factory=dict)
+    ask_seq: dict[str, int] = field(default_factory=dict)
+    members: dict[tuple[str, str], Member] = field(default_factory=dict)
+    asks: dict[int, Ask] = field(default_factory=dict)
+    offers: dict[tuple[int, str], Offer] = field(default_factory=dict)
+    gives: dict[int, Give] = field(default_factory=dict)
+    outbox: dict[int, _Row] = field(default_factory=dict)
+    events: set[tuple[str, str]] = field(default_factory=set)
+    next_id: int = 1
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+
+def _person(g: Give) -> bool:
+    return (
+        g.status is GiveStatus.CONFIRMED
+        and g.receiver_id is not None
+        and g.giver_id != g.receiver_id
+        and g.confirmed_at is not None
+    )
+
+
+def _fact(g: Give) -> GiveFact:
+    assert g.receiver_id is not None and g.confirmed_at is not None
+    return GiveFact(g.giver_id, g.receiver_id, g.confirmed_at)
+
+
+class FakeCommunities:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    async def get(self, community_id: str) -> Community | None:
+        return self.s.communities.get(community_id)
+
+    async def add(self, community: Community) -> None:
+        self.s.communities[community.community_id] = community
+
+    async def save(self, community: Community) -> None:
+        self.s.communities[community.community_id] = community
+
+    async def next_ask_number(self, community_id: str) -> int:
+        self.s.ask_seq[community_id] = self.s.ask_seq.get(community_id, 0) + 1
+        return self.s.ask_seq[community_id]
+
+    async def all(self) -> list[Community]:
+        return list(self.s.communities.values())
+
+
+class FakeMembers:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    async def get(self, community_id: str, member_id: str) -> Member | None:
+        return self.s.members.get((community_id, member_id))
+
+    async def save(self, member: Member) -> None:
+        self.s.members[(member.community_id, member.member_id)] = member
+
+    async def active_since(self, community_id: str, since: datetime) -> list[Member]:
+        return [
+            m
+            for (cid, _), m in self.s.members.items()
+            if cid == community_id and m.last_active_at and m.last_active_at >= since
+        ]
+
+    async def opted_out(self, community_id: str, opt_out: OptOut) -> set[str]:
+        return {
+            m.member_id
+            for (cid, _), m in self.s.members.items()
+            if cid == community_id and opt_out in m.opt_outs
+        }
+
+
+class FakeAsks:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    async def add(self, ask: Ask) -> Ask:
+        stored = replace(ask, id=self.s.new_id())
+        self.s.asks[stored.id] = stored
+        return stored
+
+    async def get(self, ask_id: int) -> Ask | None:
+        return self.s.asks.get(ask_id)
+
+    async def by_number(self, community_id: str, number: int) -> Ask | None:
+        return next(
+            (a for a in self.s.asks.values() if (a.community_id, a.number) == (community_id, number)),
+            None,
+        )
+
+    async def by_message(self, community_id: str, ref: MessageRef) -> Ask | None:
+        return next(
+            (a for a in self.s.asks.values() if a.community_id == community_id and a.message == ref),
+            None,
+        )
+
+    async def save(self, ask: Ask) -> None:
+        self.s.asks[ask.id] = ask
+
+    async def open_asks(
+        self,
+        community_id: str,
+        *,
+        asker_id: str | None = None,
+        without_offers: bool = False,
+        limit: int = 10,
+    ) -> list[Ask]:
+        found = [
+            a
+            for a in sorted(self.s.asks.values(), key=lambda a: (a.created_at, a.id))
+            if a.community_id == community_id
+            and a.status is AskStatus.OPEN
+            and (asker_id is None or a.asker_id == asker_id)
+            and not (without_offers and self._active_offers(a.id))
+        ]
+        return found[:limit]
+
+    def _active_offers(self, ask_id: int) -> list[Offer]:
+        return [
+            o
+            for (aid, _), o in self.s.offers.items()
+            if aid == ask_id and o.status is OfferStatus.ACTIVE
+        ]
+
+    async def by_asker(self, community_id: str, asker_id: str) -> list[Ask]:
+        return sorted(
+            (a for a in self.s.asks.values() if (a.community_id, a.asker_id) == (community_id, asker_id)),
+            key=lambda a: a.id,
+        )
+
+    async def get_offer(self, ask_id: int, member_id: str) -> Offer | None:
+        return self.s.offers.get((ask_id, member_id))
+
+    async def save_offer(self, offer: Offer) -> None:
+        self.s.offers[(offer.ask_id, offer.member_id)] = offer
+
+    async def offers(self, ask_id: int, status: OfferStatus = OfferStatus.ACTIVE) -> list[Offer]:
+        return sorted(
+            (o for (aid, _), o in self.s.offers.items() if aid == ask_id and o.status is status),
+            key=lambda o: o.created_at,
+        )
+
+    async def offers_by(self, community_id: str, member_id: str) -> list[Offer]:
+        return [
+            o
+            for (aid, mid), o in self.s.offers.items()
+            if mid == member_id and self.s.asks[aid].community_id == community_id
+        ]
+
+    async def erase_texts(self, community_id: str, asker_id: str, replacement: str) -> None:
+        for ask in await self.by_asker(community_id, asker_id):
+            self.s.asks[ask.id] = replace(ask, text=replacement)
+
+
+class FakeGives:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    def _in(self, community_id: str) -> list[Give]:
+        return [g for g in self.s.gives.values() if g.community_id == community_id]
+
+    async def add(self, give: Give) -> Give:
+        stored = replace(give, id=self.s.new_id())
+        self.s.gives[stored.id] = stored
+        return stored
+
+    async def get(self, give_id: int) -> Give | None:
+        return self.s.gives.get(give_id)
+
+    async def save(self, give: Give) -> None:
+        self.s.gives[give.id] = give
+
+    async def confirmed_facts(self, community_id: str, start: datetime, end: datetime) -> list[GiveFact]:
+        return sorted(
+            (_fact(g) for g in self._in(community_id) if _person(g) and start <= g.confirmed_at < end),  # type: ignore[operator]
+            key=lambda f: f.at,
+        )
+
+    async def first_reverse(
+        self, community_id: str, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], datetime]:
+        facts = [_fact(g) for g in self._in(community_id) if _person(g)]
+        pairs = {(f.giver_id, f.receiver_id) for f in facts if start <= f.at < end}
+        found: dict[tuple[str, str], datetime] = {}
+        for giver, receiver in pairs:
+            back = [f.at for f in facts if (f.giver_id, f.receiver_id) == (receiver, giver)]
+            if back:
+                found[(giver, receiver)] = min(back)
+        return found
+
+    async def feeding(
+        self, community_id: str, start: datetime, end: datetime, since: datetime
+    ) -> list[GiveFact]:
+        facts = [_fact(g) for g in self._in(community_id) if _person(g)]
+        week_givers = {f.giver_id for f in facts if start <= f.at < end}
+        return [f for f in facts if since <= f.at < end and f.receiver_id in week_givers]
+
+    async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:
+        return len(await self.confirmed_facts(community_id, start, end))
+
+    async def shared(self, community_id: str, start: datetime, end: datetime) -> list[Give]:
+        return sorted(
+            (
+                g
+                for g in self._in(community_id)
+                if g.share_ok and g.status is not GiveStatus.DECLINED and start <= g.created_at < end
+            ),
+            key=lambda g: (g.created_at, g.id),
+        )
+
+    async def for_ask(self, ask_id: int) -> list[Give]:
+        return sorted((g for g in self.s.gives.values() if g.ask_id == ask_id), key=lambda g: g.id)
+
+    async def involving(self, community_id: str, member_id: str) -> list[Give]:
+        return sorted(
+            (g for g in self._in(community_id) if member_id in (g.giver_id, g.receiver_id)),
+            key=lambda g: (g.created_at, g.id),
+        )
+
+    async def erase_notes(self, community_id: str, member_id: str) -> None:
+        for g in await self.involving(community_id, member_id):
+            self.s.gives[g.id] = replace(g, note=None)
+
+
+class FakeOutbox:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    async def add(
+        self,
+        community_id: str,
+        target: Target,
+        message: Message,
+        due_at: datetime,
+        *,
+        purpose: str = "",
+        replace_key: str | None = None,
+    ) -> int:
+        if replace_key is not None:
+            for key, row in list(self.s.outbox.items()):
+                same = (row.item.community_id, row.replace_key) == (community_id, replace_key)
+                if same and row.status == "pending" and row.lease_until is None:
+                    del self.s.outbox[key]
+        item = OutboxItem(self.s.new_id(), community_id, target, message, due_at, purpose=purpose)
+        self.s.outbox[item.id] = _Row(item, replace_key=replace_key)
+        return item.id
+
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
+        due = sorted(
+            (
+                r
+                for r in self.s.outbox.values()
+                if r.status == "pending"
+                and r.item.due_at <= now
+                and (r.lease_until is None or r.lease_until <= now)
+            ),
+            key=lambda r: (r.item.due_at, r.item.id),
+        )[:limit]
+        for row in due:
+            row.lease_until = lease_until
+            row.item = replace(row.item, attempts=row.item.attempts + 1)
+        return [r.item for r in due]
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None:
+        self.s.outbox[item_id].status = "sent"
+
+    async def retry_at(self, item_id: int, due_at: datetime, error: str) -> None:
+        row = self.s.outbox[item_id]
+        row.item, row.lease_until, row.error = replace(row.item, due_at=due_at), None, error
+
+    async def mark_failed(self, item_id: int, at: datetime, reason: str) -> None:
+        row = self.s.outbox[item_id]
+        row.status, row.error = "failed", reason
+
+    async def pending_count(self) -> int:
+        return sum(r.status == "pending" for r in self.s.outbox.values())
+
+    async def drop_pending_to(self, community_id: str, member_id: str) -> None:
+        for key, row in list(self.s.outbox.items()):
+            to = target_member(row.item.target)
+            if row.item.community_id == community_id and to == member_id and row.status == "pending":
+                del self.s.outbox[key]
+
+
+class FakeEvents:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    async def first_time(self, community_id: str, event_id: str, at: datetime) -> bool:
+        key = (community_id, event_id)
+        if key in self.s.events:
+            return False
+        self.s.events.add(key)
+        return True
+
+
+class FakeDatabase:
+    """Shared by every unit of work made from it, like a real database."""
+
+    def __init__(self) -> None:
+        self.state = FakeState()
+
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+class FakeUnitOfWork:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self.committed = False
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self.state = copy.deepcopy(self.db.state)
+        self.communities = FakeCommunities(self.state)
+        self.members = FakeMembers(self.state)
+        self.asks = FakeAsks(self.state)
+        self.gives = FakeGives(self.state)
+        self.outbox = FakeOutbox(self.state)
+        self.events = FakeEvents(self.state)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def commit(self) -> None:
+        self.db.state = self.state
+        self.state = copy.deepcopy(self.state)
+        self.committed = True
+
+
+@dataclass
+class Sent:
+    kind: str  # "post", "update" or "dm"
+    community_id: str
+    to: str  # channel id, member id, or the updated message id
+    message: Message
+
+
+class FakeChat:
+    """A chat platform that records what it was asked to send; `script` can make it fail."""
+
+    platform = "test"
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self.script: list[Delivery | Exception] = []
+        self._next = 0
+        self.on_send: Callable[[Sent], None] | None = None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def _result(self, sent: Sent, channel: str) -> Delivery:
+        if self.script:
+            outcome = self.script.pop(0)
+            if isinstance(outcome, Exception):
+                raise outcome
+            if not isinstance(outcome, Delivered):
+                return outcome
+        self.sent.append(sent)
+        self._next += 1
+        return Delivered(MessageRef(channel, f"m{self._next}"))
+
+    async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
+        return self._result(Sent("post", community_id, channel_id, message), channel_id)
+
+    async def update(self, community_id: str, ref: MessageRef, message: Message) -> Delivery:
+        result = self._result(Sent("update", community_id, ref.message_id, message), ref.channel_id)
+        return Delivered(ref) if isinstance(result, Delivered) else result
+
+    async def send_dm(self, community_id: str, member_id: str, message: Message) -> Delivery:
+        return self._result(Sent("dm", community_id, member_id, message), f"dm:{member_id}")
+
+    def to(self, kind: str, to: str) -> list[Message]:
+        return [s.message for s in self.sent if s.kind == kind and s.to == to]
