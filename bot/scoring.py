@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from math import ceil
 
 from bot.domain import PAIR_CAP_PER_WEEK, GiveFact
 
@@ -81,6 +82,5 @@ def sparkline(counts: list[int]) -> str:
     top = max(counts, default=0)
     if top == 0:
         return "▁" * len(counts)
-    return "".join(
-        "▁" if c == 0 else SPARK_LEVELS[round((c / top) * (len(SPARK_LEVELS) - 1))] for c in counts
-    )
+    levels = len(SPARK_LEVELS)
+    return "".join("▁" if c == 0 else SPARK_LEVELS[ceil(c * levels / top) - 1] for c in counts)

@@ -130,13 +130,21 @@ class FakeAsks:
 
     async def by_number(self, community_id: str, number: int) -> Ask | None:
         return next(
-            (a for a in self.s.asks.values() if (a.community_id, a.number) == (community_id, number)),
+            (
+                a
+                for a in self.s.asks.values()
+                if (a.community_id, a.number) == (community_id, number)
+            ),
             None,
         )
 
     async def by_message(self, community_id: str, ref: MessageRef) -> Ask | None:
         return next(
-            (a for a in self.s.asks.values() if a.community_id == community_id and a.message == ref),
+            (
+                a
+                for a in self.s.asks.values()
+                if a.community_id == community_id and a.message == ref
+            ),
             None,
         )
 
@@ -170,7 +178,11 @@ class FakeAsks:
 
     async def by_asker(self, community_id: str, asker_id: str) -> list[Ask]:
         return sorted(
-            (a for a in self.s.asks.values() if (a.community_id, a.asker_id) == (community_id, asker_id)),
+            (
+                a
+                for a in self.s.asks.values()
+                if (a.community_id, a.asker_id) == (community_id, asker_id)
+            ),
             key=lambda a: a.id,
         )
 
@@ -216,9 +228,15 @@ class FakeGives:
     async def save(self, give: Give) -> None:
         self.s.gives[give.id] = give
 
-    async def confirmed_facts(self, community_id: str, start: datetime, end: datetime) -> list[GiveFact]:
+    async def confirmed_facts(
+        self, community_id: str, start: datetime, end: datetime
+    ) -> list[GiveFact]:
         return sorted(
-            (_fact(g) for g in self._in(community_id) if _person(g) and start <= g.confirmed_at < end),  # type: ignore[operator]
+            (
+                _fact(g)
+                for g in self._in(community_id)
+                if _person(g) and start <= g.confirmed_at < end
+            ),  # type: ignore[operator]
             key=lambda f: f.at,
         )
 
@@ -249,7 +267,9 @@ class FakeGives:
             (
                 g
                 for g in self._in(community_id)
-                if g.share_ok and g.status is not GiveStatus.DECLINED and start <= g.created_at < end
+                if g.share_ok
+                and g.status is not GiveStatus.DECLINED
+                and start <= g.created_at < end
             ),
             key=lambda g: (g.created_at, g.id),
         )
@@ -324,7 +344,11 @@ class FakeOutbox:
     async def drop_pending_to(self, community_id: str, member_id: str) -> None:
         for key, row in list(self.s.outbox.items()):
             to = target_member(row.item.target)
-            if row.item.community_id == community_id and to == member_id and row.status == "pending":
+            if (
+                row.item.community_id == community_id
+                and to == member_id
+                and row.status == "pending"
+            ):
                 del self.s.outbox[key]
 
 

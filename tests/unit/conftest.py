@@ -11,7 +11,15 @@ import pytest
 from bot.clock import ManualClock
 from bot.dispatch import Dispatcher
 from bot.domain import Ask, MessageRef
-from bot.events import ButtonPressed, CommandInvoked, Event, FormSubmitted, MemberInfo, ReactionAdded, ReactionRemoved
+from bot.events import (
+    ButtonPressed,
+    CommandInvoked,
+    Event,
+    FormSubmitted,
+    MemberInfo,
+    ReactionAdded,
+    ReactionRemoved,
+)
 from bot.messages import Answer, Message, OpenForm, Reply
 from bot.service import PayForward
 from tests.fakes import FakeChat, FakeDatabase
@@ -57,8 +65,12 @@ class World:
         await self.dispatcher.drain()
         return answers
 
-    async def cmd(self, who: str, command: str, text: str = "", channel: str = "general") -> list[Answer]:
-        mentioned = {m: info(m) for m in re.findall(r"<@([^>]+)>", text) if not m.startswith("ghost")}
+    async def cmd(
+        self, who: str, command: str, text: str = "", channel: str = "general"
+    ) -> list[Answer]:
+        mentioned = {
+            m: info(m) for m in re.findall(r"<@([^>]+)>", text) if not m.startswith("ghost")
+        }
         return await self.send(
             CommandInvoked(
                 event_id=self.event_id(),
@@ -80,17 +92,31 @@ class World:
         return asks[-1]
 
     async def ask_no(self, number: int) -> Ask:
-        return next(a for a in self.db.state.asks.values() if a.number == number and a.community_id == self.community)
+        return next(
+            a
+            for a in self.db.state.asks.values()
+            if a.number == number and a.community_id == self.community
+        )
 
-    async def react(self, who: str, ask: Ask | MessageRef, emoji: str = "🙋", added: bool = True) -> list[Answer]:
+    async def react(
+        self, who: str, ask: Ask | MessageRef, emoji: str = "🙋", added: bool = True
+    ) -> list[Answer]:
         ref = ask if isinstance(ask, MessageRef) else (await self.ask_no(ask.number)).message
         assert ref is not None, "the card was never posted"
         kind = ReactionAdded if added else ReactionRemoved
         return await self.send(
-            kind(event_id=self.event_id(), community_id=self.community, actor=info(who), message=ref, emoji=emoji)
+            kind(
+                event_id=self.event_id(),
+                community_id=self.community,
+                actor=info(who),
+                message=ref,
+                emoji=emoji,
+            )
         )
 
-    async def press(self, who: str, action: str, value: str = "", message: MessageRef | None = None) -> list[Answer]:
+    async def press(
+        self, who: str, action: str, value: str = "", message: MessageRef | None = None
+    ) -> list[Answer]:
         return await self.send(
             ButtonPressed(
                 event_id=self.event_id(),

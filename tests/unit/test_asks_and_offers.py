@@ -105,7 +105,11 @@ async def test_same_reaction_event_delivered_twice_counts_once(world: World) -> 
     ask = await world.ask("alice")
     assert ask.message is not None
     replay = ReactionAdded(
-        event_id="retried-1", community_id=world.community, actor=info("bob"), message=ask.message, emoji="🙋"
+        event_id="retried-1",
+        community_id=world.community,
+        actor=info("bob"),
+        message=ask.message,
+        emoji="🙋",
     )
     assert "Thanks for offering" in plain((await world.send(replay))[0])
     world.db.state.offers.clear()  # even with the offer gone, the same event id changes nothing
@@ -166,7 +170,11 @@ async def test_resolving_credits_each_picked_helper_with_a_confirmed_give(world:
     await world.react("carol", ask)
     world.clock.advance(timedelta(hours=1))
     answers = await world.submit(
-        "alice", copy.RESOLVE_FORM, str(ask.id), helpers=("bob", "carol", "alice"), note="so helpful"
+        "alice",
+        copy.RESOLVE_FORM,
+        str(ask.id),
+        helpers=("bob", "carol", "alice"),
+        note="so helpful",
     )
     assert "Marked #1 resolved and thanked @bob and @carol" in plain(answers[0])
     gives = sorted(world.db.state.gives.values(), key=lambda g: g.id)
