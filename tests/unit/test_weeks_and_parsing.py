@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -37,7 +38,7 @@ def test_previous_week_and_weeks_back_are_contiguous() -> None:
     assert end == week_of(now, "America/New_York")[0]
     weeks = weeks_back(start, "America/New_York", 12)
     assert len(weeks) == 12 and weeks[-1] == (start, end)
-    assert all(a[1] == b[0] for a, b in zip(weeks, weeks[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(weeks))
 
 
 @pytest.mark.parametrize("name", ["Europe/Berlin", "UTC", "America/New_York", "Asia/Kolkata"])
