@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import copy, emoji_names
+from bot import copy, emoji_names, ledger
 from bot.context import Context, Refusal
 from bot.domain import (
     MAX_ASK_LENGTH,
@@ -145,20 +145,18 @@ async def submit_resolve(
         credited.append(helper)
     thanks_note = note.strip()[:MAX_NOTE_LENGTH] or ask.text[:MAX_NOTE_LENGTH]
     for helper in credited:
-        await ctx.uow.gives.add(
-            Give(
-                id=0,
-                community_id=ctx.cid,
-                giver_id=helper,
-                receiver_id=ctx.member_id,
-                source=GiveSource.RESOLVE,
-                status=GiveStatus.CONFIRMED,
-                created_at=ctx.now,
-                note=thanks_note,
-                ask_id=ask.id,
-                confirmed_at=ctx.now,
-            )
+        credit = Give(
+            id=0,
+            community_id=ctx.cid,
+            giver_id=helper,
+            receiver_id=ctx.member_id,
+            source=GiveSource.RESOLVE,
+            status=GiveStatus.PENDING,
+            created_at=ctx.now,
+            note=thanks_note,
+            ask_id=ask.id,
         )
+        await ctx.uow.gives.add(await ledger.confirm(ctx.uow, credit, ctx.now))
         await ctx.dm(helper, copy.credited(ask))
     ask = replace(ask, status=AskStatus.RESOLVED, resolved_at=ctx.now, last_activity_at=ctx.now)
     await ctx.uow.asks.save(ask)

@@ -1,15 +1,13 @@
 """Pay-it-forward chains: A helped B, and later B helped C (C ≠ A).
 
-A chain of the week ends with a give confirmed that week; it is walked back through
-the most recent help each member had received before they helped, never visiting a
-member twice, up to `MAX_LINKS` links.
+Each confirmed give records the give it paid forward (bot/ledger.py); a chain of the
+week is read back from a give confirmed that week along those links, never visiting
+a member twice, up to `MAX_LINKS` links.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,28 +22,29 @@ class Chain:
     ended_at: datetime
 
 
+def chain_from(path: Sequence[GiveFact]) -> Chain | None:
+    """The chain a path of linked gives (oldest first) shows, or None if it is no chain."""
+    if not path:
+        return None
+    last = path[-1]
+    members = [last.giver_id, last.receiver_id]
+    for link, later in zip(reversed(path[:-1]), reversed(path[1:]), strict=True):
+        if link.receiver_id != later.giver_id or link.giver_id in members:
+            break
+        members.insert(0, link.giver_id)
+    if len(members) < 3 or len(set(members)) != len(members):
+        return None
+    return Chain(tuple(members), last.at)
+
+
 def chains_of_week(
-    week: Iterable[GiveFact],
-    earlier: Iterable[GiveFact],
+    paths: Iterable[Sequence[GiveFact]],
     exclude: frozenset[str] | set[str] = frozenset(),
     limit: int = 5,
 ) -> list[Chain]:
-    """The longest distinct chains ending with one of `week`'s gives, longest first.
-
-    `earlier` holds the gives that may be first links (see GiveRepository.feeding);
-    chains through an `exclude`d member are not shown."""
-    received: defaultdict[str, list[GiveFact]] = defaultdict(list)
-    week_list = [f for f in week if f.giver_id != f.receiver_id]
-    for fact in {*week_list, *earlier}:
-        if fact.giver_id != fact.receiver_id:
-            received[fact.receiver_id].append(fact)
-    for facts in received.values():
-        facts.sort(key=lambda f: f.at)
-    found: list[Chain] = []
-    for last in week_list:
-        members = _walk_back(last, received)
-        if len(members) >= 3 and not exclude.intersection(members):
-            found.append(Chain(tuple(members), last.at))
+    """The longest distinct chains, longest first; chains through `exclude`d members
+    are not shown, and a chain inside a longer one shown is not repeated."""
+    found = [c for c in map(chain_from, paths) if c and not exclude.intersection(c.members)]
     found.sort(key=lambda c: (-len(c.members), c.ended_at, c.members))
     shown: list[Chain] = []
     for chain in found:
@@ -54,21 +53,6 @@ def chains_of_week(
         if len(shown) == limit:
             break
     return shown
-
-
-def _walk_back(last: GiveFact, received: dict[str, list[GiveFact]]) -> list[str]:
-    members = [last.giver_id, last.receiver_id]
-    link, seen = last, {last.giver_id, last.receiver_id}
-    while len(members) <= MAX_LINKS:
-        before = received.get(link.giver_id, [])
-        cut = bisect_left([f.at for f in before], link.at)
-        previous = next((f for f in reversed(before[:cut]) if f.giver_id not in seen), None)
-        if previous is None:
-            break
-        members.insert(0, previous.giver_id)
-        seen.add(previous.giver_id)
-        link = previous
-    return members
 
 
 def _inside(small: tuple[str, ...], big: tuple[str, ...]) -> bool:

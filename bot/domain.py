@@ -134,6 +134,21 @@ class Give:
     ask_id: int | None = None
     confirmed_at: datetime | None = None
     share_ok: bool = False  # may be mentioned in the weekly post
+    # Decided once, when the give is confirmed (see bot/ledger.py), so that the weekly
+    # report reads counts instead of replaying history.
+    forward: bool = False  # the receiver had never given to the giver before
+    follows: int | None = None  # the give this one paid forward: a chain's previous link
+    depth: int = 0  # links before this one in its chain
+
+
+@dataclass(frozen=True)
+class PairWeek:
+    """One giver→receiver pair's confirmed gives in a week, forward ones among them."""
+
+    giver_id: str
+    receiver_id: str
+    gives: int
+    forward: int
 
 
 @dataclass(frozen=True)

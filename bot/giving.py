@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import copy
+from bot import copy, ledger
 from bot.context import Context, Refusal
 from bot.domain import MAX_NOTE_LENGTH, AskStatus, Give, GiveSource, GiveStatus, Member, OfferStatus
 from bot.events import CommandInvoked
@@ -42,20 +42,18 @@ async def thanks(ctx: Context, text: str) -> list[Answer]:
     if giver is None:
         return [Reply(copy.usage("thanks"))]
     ask_id = await _ask_they_helped_with(ctx, giver.member_id)
-    await ctx.uow.gives.add(
-        Give(
-            id=0,
-            community_id=ctx.cid,
-            giver_id=giver.member_id,
-            receiver_id=ctx.member_id,
-            source=GiveSource.THANKS,
-            status=GiveStatus.CONFIRMED,
-            created_at=ctx.now,
-            note=note or None,
-            ask_id=ask_id,
-            confirmed_at=ctx.now,
-        )
+    thanked = Give(
+        id=0,
+        community_id=ctx.cid,
+        giver_id=giver.member_id,
+        receiver_id=ctx.member_id,
+        source=GiveSource.THANKS,
+        status=GiveStatus.PENDING,
+        created_at=ctx.now,
+        note=note or None,
+        ask_id=ask_id,
     )
+    await ctx.uow.gives.add(await ledger.confirm(ctx.uow, thanked, ctx.now))
     await ctx.dm(giver.member_id, copy.thanked(giver.member_id, ctx.member_id, note or None))
     return [Reply(copy.thanks_sent(giver.member_id))]
 
@@ -78,20 +76,18 @@ async def give(ctx: Context, text: str) -> list[Answer]:
             raise Refusal(
                 f"Please keep it under {MAX_NOTE_LENGTH:,} characters. Nothing was saved."
             )
-        await ctx.uow.gives.add(
-            Give(
-                id=0,
-                community_id=ctx.cid,
-                giver_id=ctx.member_id,
-                receiver_id=None,
-                source=GiveSource.COMMUNITY,
-                status=GiveStatus.CONFIRMED,
-                created_at=ctx.now,
-                note=what,
-                confirmed_at=ctx.now,
-                share_ok=True,
-            )
+        shared = Give(
+            id=0,
+            community_id=ctx.cid,
+            giver_id=ctx.member_id,
+            receiver_id=None,
+            source=GiveSource.COMMUNITY,
+            status=GiveStatus.PENDING,
+            created_at=ctx.now,
+            note=what,
+            share_ok=True,
         )
+        await ctx.uow.gives.add(await ledger.confirm(ctx.uow, shared, ctx.now))
         return [Reply(copy.shared_with_community())]
     reported = await ctx.uow.gives.add(
         Give(
@@ -117,7 +113,7 @@ async def answer_give(ctx: Context, value: str, confirmed: bool) -> list[Answer]
     if found.status is not GiveStatus.PENDING:
         return [Reply(copy.already_answered())]
     if confirmed:
-        found = replace(found, status=GiveStatus.CONFIRMED, confirmed_at=ctx.now)
+        found = await ledger.confirm(ctx.uow, found, ctx.now)
         await ctx.dm(found.giver_id, copy.give_confirmed_to_giver(found))
     else:
         found = replace(found, status=GiveStatus.DECLINED)

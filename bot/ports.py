@@ -22,6 +22,7 @@ from bot.domain import (
     Offer,
     OfferStatus,
     OptOut,
+    PairWeek,
 )
 from bot.messages import Delivery, Message, Target
 
@@ -126,24 +127,39 @@ class GiveRepository(Protocol):
 
     async def save(self, give: Give) -> None: ...
 
-    async def confirmed_facts(
-        self, community_id: str, start: datetime, end: datetime
-    ) -> list[GiveFact]:
-        """Confirmed member-to-member gives with `confirmed_at` in [start, end), oldest first."""
+    async def has_given(
+        self, community_id: str, *, giver_id: str, receiver_id: str, before: datetime
+    ) -> bool:
+        """Whether `giver_id` has a confirmed give to `receiver_id` confirmed before `before`."""
         ...
 
-    async def first_reverse(
-        self, community_id: str, start: datetime, end: datetime
-    ) -> dict[tuple[str, str], datetime]:
-        """For each (giver, receiver) pair with a confirmed give in [start, end): the
-        earliest confirmed give ever from receiver back to giver, if there is one."""
+    async def latest_received(
+        self,
+        community_id: str,
+        *,
+        member_id: str,
+        since: datetime,
+        before: datetime,
+        not_from: str,
+    ) -> Give | None:
+        """The member's most recent confirmed received give in [since, before) from anyone
+        but `not_from` (ties: the highest id)."""
         ...
 
-    async def feeding(
-        self, community_id: str, start: datetime, end: datetime, since: datetime
-    ) -> list[GiveFact]:
-        """Confirmed gives in [since, end) received by someone who then gave a confirmed
-        give in [start, end): the first links of pay-it-forward chains."""
+    async def pair_weeks(self, community_id: str, start: datetime, end: datetime) -> list[PairWeek]:
+        """Confirmed member-to-member gives with `confirmed_at` in [start, end), counted
+        per giver→receiver pair, with how many of them are forward gives."""
+        ...
+
+    async def chain_ends(
+        self, community_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[Give]:
+        """Confirmed gives in [start, end) that follow an earlier give: deepest first,
+        then earliest, at most `limit`."""
+        ...
+
+    async def chain_back(self, give_id: int, links: int) -> list[GiveFact]:
+        """The give and up to `links` earlier gives it follows, oldest first."""
         ...
 
     async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.chains import Chain, chains_of_week
+from bot.chains import MAX_LINKS, Chain, chains_of_week
 from bot.copy import lines, snippet, user_spans
 from bot.domain import Ask, Community, Give, OptOut
 from bot.messages import Block, Mention, Message, Span, Style, text
@@ -17,7 +17,7 @@ from bot.weeks import weeks_back, zone
 
 TOP = 10
 TREND_WEEKS = 12
-CHAIN_LOOKBACK = timedelta(weeks=12)
+CHAIN_CANDIDATES = 30  # the deepest chain ends of the week, enough to show the top 5
 NEEDS_HELP = 5
 SHARED = 5
 
@@ -43,9 +43,11 @@ async def weekly_report(
 ) -> WeeklyReport:
     cid = community.community_id
     hidden = await uow.members.opted_out(cid, OptOut.LEADERBOARD)
-    facts = await uow.gives.confirmed_facts(cid, start, end)
-    table = weekly_table(facts, await uow.gives.first_reverse(cid, start, end), hidden)
-    earlier = await uow.gives.feeding(cid, start, end, start - CHAIN_LOOKBACK)
+    table = weekly_table(await uow.gives.pair_weeks(cid, start, end), hidden)
+    paths = [
+        await uow.gives.chain_back(give.id, MAX_LINKS)
+        for give in await uow.gives.chain_ends(cid, start, end, CHAIN_CANDIDATES)
+    ]
     trend = [
         await uow.gives.count_confirmed(cid, a, b)
         for a, b in weeks_back(start, community.timezone, TREND_WEEKS)
@@ -56,7 +58,7 @@ async def weekly_report(
         timezone=community.timezone,
         table=table,
         # Chains name people publicly, so a leaderboard opt-out keeps a member out of them.
-        chains=chains_of_week(facts, earlier, exclude=hidden),
+        chains=chains_of_week(paths, exclude=hidden),
         needs_help=await uow.asks.open_asks(cid, without_offers=True, limit=NEEDS_HELP),
         shared=(await uow.gives.shared(cid, start, end))[:SHARED],
         trend=trend,

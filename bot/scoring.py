@@ -7,13 +7,12 @@ and point-farming is not. Offers alone never score.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from math import ceil
 
-from bot.domain import PAIR_CAP_PER_WEEK, GiveFact
+from bot.domain import PAIR_CAP_PER_WEEK, PairWeek
 
 SPARK_LEVELS = "▂▃▄▅▆▇█"
 
@@ -27,49 +26,41 @@ class Standing:
     rank: int
 
 
-def counted(facts: Iterable[GiveFact]) -> list[GiveFact]:
-    """The week's gives that score: no self-gives, the first few per pair, in time order."""
-    per_pair: Counter[tuple[str, str]] = Counter()
-    kept: list[GiveFact] = []
-    for fact in sorted(facts, key=lambda f: f.at):
-        pair = (fact.giver_id, fact.receiver_id)
-        if fact.giver_id == fact.receiver_id or per_pair[pair] >= PAIR_CAP_PER_WEEK:
-            continue
-        per_pair[pair] += 1
-        kept.append(fact)
-    return kept
+def counted(pair: PairWeek) -> tuple[int, int]:
+    """(gives, forward gives) of a pair that score this week.
 
-
-def is_forward(fact: GiveFact, first_reverse: Mapping[tuple[str, str], datetime]) -> bool:
-    """Help with no return expected: the receiver had never given to the giver before."""
-    earliest_return = first_reverse.get((fact.giver_id, fact.receiver_id))
-    return earliest_return is None or earliest_return >= fact.at
+    Forward gives always come first within a pair (once the receiver has given back,
+    no later give to them is forward), so the capped gives hold
+    min(forward, cap) of them."""
+    if pair.giver_id == pair.receiver_id:
+        return 0, 0
+    gives = min(pair.gives, PAIR_CAP_PER_WEEK)
+    return gives, min(pair.forward, gives)
 
 
 def weekly_table(
-    facts: Iterable[GiveFact],
-    first_reverse: Mapping[tuple[str, str], datetime],
-    hidden: frozenset[str] | set[str] = frozenset(),
+    pairs: Iterable[PairWeek], hidden: frozenset[str] | set[str] = frozenset()
 ) -> list[Standing]:
     """Every scoring member, best first, with shared competition ranks (1, 1, 3).
 
-    `hidden` members (leaderboard opt-outs) are left out of the table; their gives still
-    counted for the people they helped because scoring is per giver."""
-    helped: defaultdict[str, set[str]] = defaultdict(set)
+    `hidden` members (leaderboard opt-outs) are left out of the table; the people
+    they helped are unaffected, since a give scores for its giver only."""
+    helped: Counter[str] = Counter()
     forward: Counter[str] = Counter()
     gives: Counter[str] = Counter()
-    for fact in counted(facts):
-        helped[fact.giver_id].add(fact.receiver_id)
-        gives[fact.giver_id] += 1
-        if is_forward(fact, first_reverse):
-            forward[fact.giver_id] += 1
+    for pair in pairs:
+        n, fwd = counted(pair)
+        if n:
+            helped[pair.giver_id] += 1
+            gives[pair.giver_id] += n
+            forward[pair.giver_id] += fwd
     keys = sorted(
         (m for m in gives if m not in hidden),
-        key=lambda m: (-len(helped[m]), -forward[m], -gives[m], m),
+        key=lambda m: (-helped[m], -forward[m], -gives[m], m),
     )
     table: list[Standing] = []
     for position, member in enumerate(keys, start=1):
-        triple = (len(helped[member]), forward[member], gives[member])
+        triple = (helped[member], forward[member], gives[member])
         previous = table[-1] if table else None
         same = previous and (previous.helped, previous.forward, previous.gives) == triple
         rank = previous.rank if previous and same else position

@@ -25,6 +25,7 @@ from bot.domain import (
     Offer,
     OfferStatus,
     OptOut,
+    PairWeek,
 )
 from bot.messages import Delivered, Delivery, Message, Target
 from bot.ports import OutboxItem
@@ -228,39 +229,52 @@ class FakeGives:
     async def save(self, give: Give) -> None:
         self.s.gives[give.id] = give
 
-    async def confirmed_facts(
-        self, community_id: str, start: datetime, end: datetime
-    ) -> list[GiveFact]:
-        return sorted(
-            (
-                _fact(g)
-                for g in self._in(community_id)
-                if _person(g) and start <= g.confirmed_at < end
-            ),  # type: ignore[operator]
-            key=lambda f: f.at,
+    def _person_gives(self, community_id: str) -> list[Give]:
+        return [g for g in self._in(community_id) if _person(g)]
+
+    async def has_given(
+        self, community_id: str, *, giver_id: str, receiver_id: str, before: datetime
+    ) -> bool:
+        return any(
+            (g.giver_id, g.receiver_id) == (giver_id, receiver_id) and g.confirmed_at < before  # type: ignore[operator]
+            for g in self._person_gives(community_id)
         )
 
-    async def first_reverse(
-        self, community_id: str, start: datetime, end: datetime
-    ) -> dict[tuple[str, str], datetime]:
-        facts = [_fact(g) for g in self._in(community_id) if _person(g)]
-        pairs = {(f.giver_id, f.receiver_id) for f in facts if start <= f.at < end}
-        found: dict[tuple[str, str], datetime] = {}
-        for giver, receiver in pairs:
-            back = [f.at for f in facts if (f.giver_id, f.receiver_id) == (receiver, giver)]
-            if back:
-                found[(giver, receiver)] = min(back)
-        return found
+    async def latest_received(
+        self, community_id: str, *, member_id: str, since: datetime, before: datetime, not_from: str
+    ) -> Give | None:
+        found = [
+            g
+            for g in self._person_gives(community_id)
+            if g.receiver_id == member_id
+            and g.giver_id != not_from
+            and since <= g.confirmed_at < before  # type: ignore[operator]
+        ]
+        return max(found, key=lambda g: (g.confirmed_at, g.id), default=None)  # type: ignore[arg-type,return-value]
 
-    async def feeding(
-        self, community_id: str, start: datetime, end: datetime, since: datetime
-    ) -> list[GiveFact]:
-        facts = [_fact(g) for g in self._in(community_id) if _person(g)]
-        week_givers = {f.giver_id for f in facts if start <= f.at < end}
-        return [f for f in facts if since <= f.at < end and f.receiver_id in week_givers]
+    def _window(self, community_id: str, start: datetime, end: datetime) -> list[Give]:
+        return [g for g in self._person_gives(community_id) if start <= g.confirmed_at < end]  # type: ignore[operator]
+
+    async def pair_weeks(self, community_id: str, start: datetime, end: datetime) -> list[PairWeek]:
+        pairs: dict[tuple[str, str], list[Give]] = {}
+        for g in self._window(community_id, start, end):
+            pairs.setdefault((g.giver_id, g.receiver_id), []).append(g)  # type: ignore[arg-type]
+        return [PairWeek(a, b, len(gs), sum(g.forward for g in gs)) for (a, b), gs in pairs.items()]
+
+    async def chain_ends(
+        self, community_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[Give]:
+        ends = [g for g in self._window(community_id, start, end) if g.follows is not None]
+        return sorted(ends, key=lambda g: (-g.depth, g.confirmed_at, g.id))[:limit]
+
+    async def chain_back(self, give_id: int, links: int) -> list[GiveFact]:
+        path = [self.s.gives[give_id]]
+        while len(path) <= links and path[0].follows is not None:
+            path.insert(0, self.s.gives[path[0].follows])
+        return [_fact(g) for g in path]
 
     async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:
-        return len(await self.confirmed_facts(community_id, start, end))
+        return len(self._window(community_id, start, end))
 
     async def shared(self, community_id: str, start: datetime, end: datetime) -> list[Give]:
         return sorted(
