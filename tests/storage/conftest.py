@@ -13,15 +13,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.ports import UnitOfWorkFactory
 from storage.db import async_url, make_engine
 from storage.migrate import upgrade
-from storage.models import ALL_TABLES
 from storage.uow import unit_of_work_factory
 
 POSTGRES_ENV = "PAYFORWARD_TEST_POSTGRES_URL"
@@ -69,8 +69,8 @@ async def open_backend(name: str, tmp_path: Path) -> AsyncIterator[Backend]:
     engine = make_engine(url)
     try:
         if name == "postgres":
-            names = ", ".join(table.name for table in ALL_TABLES)
             async with engine.begin() as conn:
+                names = ", ".join(await _tables(conn, but=("alembic_version",)))
                 await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         yield Backend(name, unit_of_work_factory(engine), url)
     finally:
@@ -136,12 +136,21 @@ async def empty_database(name: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 async def reset_schema(url: str) -> None:
-    """Drop our tables so the session migrates from scratch with today's revisions."""
+    """Drop every table, so that the session migrates from scratch with today's
+    revisions (the test database is the tests' own)."""
     engine = make_engine(url)
     try:
         async with engine.begin() as conn:
-            for table in (*ALL_TABLES, "alembic_version"):
-                name = table if isinstance(table, str) else table.name
+            for name in await _tables(conn):
                 await conn.execute(text(f"DROP TABLE IF EXISTS {name} CASCADE"))
     finally:
         await engine.dispose()
+
+
+async def _tables(conn: AsyncConnection, but: tuple[str, ...] = ()) -> list[str]:
+    """The tables in the database, quoted: whatever the revisions made, not just ours."""
+    found = await conn.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    )
+    quote = conn.dialect.identifier_preparer.quote
+    return [quote(name) for name in found.scalars() if name not in but]

@@ -1,0 +1,142 @@
+"""The one place where payforward's parts meet: storage, clock, core, dispatcher, adapters.
+
+Everything else receives its collaborators; only this module chooses them. The CLI
+and the end-to-end tests call the same functions, so a test exercises the wiring that
+production runs. `run_platforms` wires Slack and Discord; each adapter package
+exposes one `build(settings, handle)` that returns its ChatAdapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TextIO
+
+from adapters.console.adapter import ConsoleAdapter, new_id_prefix
+from adapters.console.members import Roster
+from adapters.console.session import ClockHook, ConsoleSession
+from bot.clock import ManualClock
+from bot.dispatch import Dispatcher
+from bot.ports import ChatAdapter, Clock, UnitOfWorkFactory
+from bot.service import PayForward
+from payforward.settings import Settings
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.uow import unit_of_work_factory
+
+
+@dataclass(frozen=True)
+class Core:
+    """The running core: what adapters and jobs are handed."""
+
+    clock: Clock
+    uow: UnitOfWorkFactory
+    bot: PayForward
+    dispatcher: Dispatcher
+
+
+async def migrate(settings: Settings) -> None:
+    """Bring DATABASE_URL to the newest schema; at head this does nothing."""
+    await upgrade(settings.database_url)
+
+
+@asynccontextmanager
+async def open_core(
+    settings: Settings, clock: Clock, adapters: Mapping[str, ChatAdapter]
+) -> AsyncIterator[Core]:
+    """The core on the configured database, its engine disposed on the way out.
+
+    `adapters` maps a platform ("console", "slack", "discord") to the adapter that
+    delivers that platform's queued messages.
+    """
+    engine = make_engine(settings.database_url)
+    try:
+        uow = unit_of_work_factory(engine)
+        bot = PayForward(uow, clock)
+        yield Core(clock, uow, bot, Dispatcher(uow, clock, adapters, bot))
+    finally:
+        await engine.dispose()
+
+
+async def run_console(
+    settings: Settings,
+    *,
+    member: str,
+    clock: ManualClock,
+    input: TextIO,
+    output: TextIO,
+    interactive: bool,
+    on_clock: ClockHook | None = None,
+) -> None:
+    """The console community, until `:quit` or the end of `input`.
+
+    The database must be migrated first (`migrate`). One id prefix serves the adapter's
+    message ids and the session's event ids, so they stay unique across sessions that
+    share a database file.
+    """
+    roster = Roster()
+    prefix = new_id_prefix()
+    adapter = ConsoleAdapter(output, roster, id_prefix=prefix)
+    async with open_core(settings, clock, {adapter.platform: adapter}) as core:
+        await adapter.start()
+        try:
+            session = ConsoleSession(
+                bot=core.bot,
+                outbox=core.dispatcher,
+                adapter=adapter,
+                roster=roster,
+                clock=clock,
+                input=input,
+                interactive=interactive,
+                member=member,
+                on_clock=on_clock,
+                id_prefix=prefix,
+            )
+            await session.run()
+        finally:
+            await adapter.stop()
+
+
+async def run_platforms(
+    settings: Settings, clock: Clock, stop: asyncio.Event | None = None
+) -> None:
+    """Every platform whose credentials are set, until SIGINT/SIGTERM (or `stop`).
+
+    The dispatcher sees the adapters through the same dict it was given, so adapters
+    built after the core are still the ones it delivers through."""
+    from payforward.runtime import Runtime
+
+    adapters: dict[str, ChatAdapter] = {}
+    stop = stop or _shutdown_event()
+    async with open_core(settings, clock, adapters) as core:
+        runtime = Runtime(core)
+        if settings.slack_enabled:
+            from adapters.slack import build as build_slack
+
+            adapters["slack"] = build_slack(settings, runtime.handle)
+        if settings.discord_enabled:
+            from adapters.discord import build as build_discord
+
+            adapters["discord"] = build_discord(settings, runtime.handle)
+        started: list[ChatAdapter] = []
+        try:
+            for adapter in adapters.values():
+                await adapter.start()
+                started.append(adapter)
+            await runtime.start()
+            await stop.wait()
+        finally:
+            await runtime.stop()
+            for adapter in reversed(started):
+                await adapter.stop()
+
+
+def _shutdown_event() -> asyncio.Event:
+    event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, event.set)
+    return event

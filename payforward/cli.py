@@ -1,0 +1,197 @@
+"""The `payforward` command: `run`, `console`, `db upgrade`.
+
+Commands read settings once, log to stderr (stdout is the console transcript, which
+scripts read), migrate the database before touching it, and turn configuration
+mistakes into one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import datetime
+
+import click
+from pydantic import ValidationError
+
+from adapters.console.members import is_valid_name
+from bot.clock import ManualClock, SystemClock
+from payforward import bootstrap
+from payforward.settings import Settings
+
+NO_PLATFORM_NOTICE = (
+    "payforward: no Slack or Discord credentials are set, so this starts the console "
+    "community; to connect Slack set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) "
+    "or SLACK_SIGNING_SECRET (HTTP mode), for Discord set DISCORD_TOKEN "
+    "(README: Connecting Slack / Connecting Discord; .env.example lists every variable)."
+)
+
+
+def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO 8601 instant with a timezone: a console clock must mean one moment."""
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 instant, e.g. 2025-01-06T09:00:00+00:00"
+        ) from None
+    if instant.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no timezone; add one, e.g. {value}+00:00")
+    return instant
+
+
+def _member_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not is_valid_name(value):
+        raise click.BadParameter("use letters, digits, _ . or - (the name is the member id)")
+    return value
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """payforward: a pay-it-forward bot for Slack, Discord and the console."""
+    ctx.obj = _load_settings()
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=ctx.obj.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if ctx.obj.log_level != "DEBUG":
+        # Alembic narrates every start at INFO ("Context impl SQLiteImpl."), which would
+        # interleave with the console prompt; its warnings and errors still show.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@cli.command()
+@click.pass_obj
+def run(settings: Settings) -> None:
+    """Start every adapter whose credentials are set; with none, the console community."""
+    platforms = [
+        name
+        for name, enabled in (
+            ("Slack", settings.slack_enabled),
+            ("Discord", settings.discord_enabled),
+        )
+        if enabled
+    ]
+    if platforms:
+        _run_platforms(settings, platforms)
+        return
+    click.echo(NO_PLATFORM_NOTICE, err=True)
+    _run_console(settings, member="you", clock=ManualClock(SystemClock().now()))
+
+
+@cli.command()
+@click.option(
+    "--as",
+    "member",
+    default="you",
+    show_default=True,
+    callback=_member_name,
+    help="The member you speak as first (the community admin).",
+)
+@click.option(
+    "--clock",
+    "start",
+    metavar="ISO-INSTANT",
+    callback=_instant,
+    help="Start the console clock at this instant, e.g. 2025-01-06T09:00:00Z.",
+)
+@click.pass_obj
+def console(settings: Settings, member: str, start: datetime | None) -> None:
+    """Talk to payforward in the terminal, or replay a transcript from a pipe."""
+    clock = ManualClock(start if start is not None else SystemClock().now())
+    _run_console(settings, member=member, clock=clock)
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@click.pass_obj
+def upgrade(settings: Settings) -> None:
+    """Migrate DATABASE_URL to the newest schema."""
+    asyncio.run(bootstrap.migrate(settings))
+    click.echo(f"Database {settings.database_url_for_display} is up to date.")
+
+
+@cli.group()
+def slack() -> None:
+    """Slack set-up."""
+
+
+@slack.command()
+def manifest() -> None:
+    """Print the Slack app manifest (JSON) to paste into api.slack.com/apps."""
+    from adapters.slack.manifest import manifest_json
+
+    click.echo(manifest_json())
+
+
+@cli.group()
+def discord() -> None:
+    """Discord set-up."""
+
+
+@discord.command("invite-url")
+@click.pass_obj
+def invite_url(settings: Settings) -> None:
+    """Print the OAuth2 URL that invites the bot with exactly the permissions it needs."""
+    from adapters.discord.invite import invite_url as url
+
+    if not settings.discord_application_id:
+        raise click.UsageError("set DISCORD_APPLICATION_ID (the application's id) first")
+    click.echo(url(settings.discord_application_id))
+
+
+def _run_platforms(settings: Settings, platforms: list[str]) -> None:
+    async def serve() -> None:
+        await bootstrap.migrate(settings)
+        await bootstrap.run_platforms(settings, SystemClock())
+
+    try:
+        asyncio.run(serve())
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith("adapters."):
+            raise
+        raise click.ClickException(
+            f"the {'/'.join(platforms)} adapter is not part of this version of payforward; "
+            "unset its credentials to run the console community."
+        ) from None
+
+
+def _run_console(settings: Settings, *, member: str, clock: ManualClock) -> None:
+    async def session() -> None:
+        await bootstrap.migrate(settings)
+        await bootstrap.run_console(
+            settings,
+            member=member,
+            clock=clock,
+            input=sys.stdin,
+            output=sys.stdout,
+            interactive=sys.stdin.isatty(),
+        )
+
+    asyncio.run(session())
+
+
+def _load_settings() -> Settings:
+    """Settings, or a usage error naming the bad variables (never their values)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors(include_input=False, include_url=False)
+        )
+        raise click.UsageError(f"bad configuration: {problems}") from None
+
+
+def main() -> None:
+    """The `payforward` console script."""
+    cli(prog_name="payforward")

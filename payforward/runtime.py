@@ -1,0 +1,57 @@
+"""Keeping the outbox moving while platforms are connected.
+
+Adapters hand events to `Runtime.handle`, which runs the core and wakes the
+dispatcher, so a DM or card edit leaves right after the change that caused it is
+committed. A periodic tick catches up what is due later (retries, deferred messages)
+and what another process queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.events import Event
+from bot.messages import Answer
+from payforward.bootstrap import Core
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, core: Core, *, tick_seconds: float = 5.0) -> None:
+        self._core = core
+        self._tick = tick_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def handle(self, event: Event) -> list[Answer]:
+        """What adapters call for every normalized event."""
+        answers = await self._core.bot.handle(event)
+        self.kick()
+        return answers
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="payforward-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._tick)
+            self._wake.clear()
+            try:
+                await self._core.dispatcher.drain()
+            except Exception:  # the database may be briefly away: keep the loop alive
+                log.exception("dispatching the outbox failed; retrying on the next tick")

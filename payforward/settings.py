@@ -1,0 +1,96 @@
+"""Configuration from the environment and `.env`, the variables DESIGN.md promises.
+
+Tokens are `SecretStr`, so printing or logging the settings never shows them, and an
+empty variable (`SLACK_BOT_TOKEN=` left in a `.env`) counts as unset rather than as a
+token that fails at connect time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # repr=False: a PostgreSQL URL may carry a password.
+    database_url: str = Field(default="sqlite:///payforward.db", repr=False)
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # set: Socket Mode; unset: HTTP mode
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str | None = None
+    http_host: str = Field(default="127.0.0.1", validation_alias="PAYFORWARD_HTTP_HOST")
+    http_port: int = Field(default=3000, ge=0, le=65535, validation_alias="PAYFORWARD_HTTP_PORT")
+    slack_client_id: str | None = None  # with the secret: multi-workspace OAuth install (HTTP mode)
+    slack_client_secret: SecretStr | None = None
+    discord_token: SecretStr | None = None
+    discord_application_id: str | None = None  # for `payforward discord invite-url`
+    discord_guild_ids: str | None = None  # comma-separated: sync commands per guild (fast)
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "slack_api_url",
+        "slack_client_id",
+        "slack_client_secret",
+        "discord_token",
+        "discord_application_id",
+        "discord_guild_ids",
+        "discord_api_url",
+        "discord_gateway_url",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        level = str(value).strip().upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; not {value!r}")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError("DATABASE_URL is not a database URL") from None
+        return value
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_token is not None
+
+    @property
+    def database_url_for_display(self) -> str:
+        """DATABASE_URL with any password masked, fit for logs and messages."""
+        return make_url(self.database_url).render_as_string(hide_password=True)

@@ -1,0 +1,253 @@
+"""The schema, as SQLAlchemy declarative models.
+
+The repositories query the tables below with Core statements and build the frozen
+domain dataclasses themselves: the classes here describe the schema (for Alembic and
+`compare_metadata`) and are not used as ORM entities at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+NOW = text("CURRENT_TIMESTAMP")
+
+# SQLite otherwise hands out a deleted highest id again: an outbox id a sender still
+# holds, or an ask id quoted in a queued message, could then name a different row.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant, stored in UTC and always read back as an aware UTC datetime.
+
+    PostgreSQL keeps it as timestamptz. SQLite has no such type: it stores the naive
+    UTC value as SQLAlchemy's fixed-width text, so comparisons and indexes on the
+    column order instants correctly. A naive datetime is refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
+        """On SQLite, one C call per value instead of SQLAlchemy's parse followed by
+        `.replace(tzinfo=UTC)`, six times dearer: a week of facts is ~19,000 rows."""
+        if dialect.name == "sqlite":
+            return _utc_from_sqlite_text
+        return super().result_processor(dialect, coltype)
+
+
+def _utc_from_sqlite_text(value: str | None) -> datetime | None:
+    # The stored text is UTC ("2025-03-03 09:00:00.000000", or without the fraction
+    # when CURRENT_TIMESTAMP wrote it); naming the offset makes fromisoformat return
+    # an aware datetime in datetime.UTC itself.
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), str: String()}  # noqa: RUF012
+
+
+class CommunityRow(Base):
+    __tablename__ = "communities"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    channel_id: Mapped[str | None]
+    timezone: Mapped[str]
+    leaderboard_weekday: Mapped[int]
+    leaderboard_time: Mapped[str] = mapped_column(String(5))  # "HH:MM"
+    prompts_weekday: Mapped[int | None]  # NULL: weekly prompts are off
+    prompts_time: Mapped[str | None] = mapped_column(String(5))
+    offer_emoji: Mapped[str]
+    ask_seq: Mapped[int] = mapped_column(server_default=text("0"))  # last ask number given
+    created_at: Mapped[datetime] = mapped_column(server_default=NOW)
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+    __table_args__ = (Index("ix_members_activity", "community_id", "last_active_at"),)
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(primary_key=True)
+    display_name: Mapped[str | None]
+    tz: Mapped[str | None]
+    optout_leaderboard: Mapped[bool]
+    optout_prompts: Mapped[bool]
+    optout_reminders: Mapped[bool]
+    last_active_at: Mapped[datetime | None]
+    forgotten: Mapped[bool]
+
+
+class AskRow(Base):
+    __tablename__ = "asks"
+    __table_args__ = (
+        UniqueConstraint("community_id", "number", name="uq_asks_number"),
+        UniqueConstraint(
+            "community_id", "message_channel_id", "message_id", name="uq_asks_message"
+        ),
+        Index("ix_asks_status", "community_id", "status", "created_at"),
+        # by_asker, open_asks(asker_id=…) and erase_texts look asks up by asker.
+        Index("ix_asks_asker", "community_id", "asker_id", "created_at"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str]
+    number: Mapped[int]
+    asker_id: Mapped[str]
+    channel_id: Mapped[str]
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    message_channel_id: Mapped[str | None]
+    message_id: Mapped[str | None]
+    resolved_at: Mapped[datetime | None]
+    bumped_at: Mapped[datetime | None]
+
+
+class OfferRow(Base):
+    __tablename__ = "offers"
+    __table_args__ = (
+        Index("ix_offers_status", "ask_id", "status"),
+        # offers_by (a member's offers, for `forget` and their own list).
+        Index("ix_offers_member", "member_id"),
+    )
+
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    reminders_sent: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+class GiveRow(Base):
+    __tablename__ = "gives"
+    __table_args__ = (
+        # Until someone runs ANALYZE, SQLite takes `community_id = ?` for selective
+        # and favours any index that covers a query, even one it can enter by
+        # community_id alone: an index covering a one-pair question could turn it into
+        # a scan of the community. So each query has an index that both covers it and
+        # matches the most of its terms (tests/storage/test_query_plans.py pins them).
+        # pair_weeks and count_confirmed (twelve times a report) from the index alone;
+        # chain_ends, a range of it.
+        Index(
+            "ix_gives_confirmed",
+            "community_id",
+            "status",
+            "confirmed_at",
+            "giver_id",
+            "receiver_id",
+            "forward",
+        ),
+        # has_given, on every confirmation, from the index alone (with status, so
+        # that ix_gives_confirmed does not cover it better); involving and
+        # erase_notes (as giver).
+        Index("ix_gives_pair", "community_id", "giver_id", "receiver_id", "confirmed_at", "status"),
+        # latest_received, involving and erase_notes (as receiver).
+        Index("ix_gives_receiver", "community_id", "receiver_id", "confirmed_at"),
+        # shared: a range of created_at.
+        Index("ix_gives_created", "community_id", "created_at"),
+        # for_ask.
+        Index("ix_gives_ask", "ask_id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str]
+    giver_id: Mapped[str]
+    receiver_id: Mapped[str | None]  # NULL: shared with the whole community
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    ask_id: Mapped[int | None] = mapped_column(ForeignKey("asks.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    share_ok: Mapped[bool]
+    # Decided when the give is confirmed (bot/ledger.py).
+    forward: Mapped[bool] = mapped_column(server_default=false())
+    follows: Mapped[int | None] = mapped_column(ForeignKey("gives.id", ondelete="SET NULL"))
+    depth: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str]
+    target: Mapped[str] = mapped_column(Text)  # JSON, codec.target_to_data
+    member_id: Mapped[str | None]  # codec.target_member: the addressee of a DM
+    message: Mapped[str] = mapped_column(Text)  # JSON, codec.message_to_data
+    purpose: Mapped[str]
+    replace_key: Mapped[str | None]
+    status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
+    due_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]  # set while a sender holds the item
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=NOW)
+    sent_at: Mapped[datetime | None]  # when it left the queue: sent, or given up on
+
+
+class ProcessedEventRow(Base):
+    __tablename__ = "processed_events"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(primary_key=True)
+    seen_at: Mapped[datetime]
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+communities = _table(CommunityRow)
+members = _table(MemberRow)
+asks = _table(AskRow)
+offers = _table(OfferRow)
+gives = _table(GiveRow)
+outbox = _table(OutboxRow)
+processed_events = _table(ProcessedEventRow)

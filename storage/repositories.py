@@ -1,0 +1,226 @@
+"""The repositories of bot/ports.py over SQL, one class per Protocol.
+
+Each works inside the unit of work's connection and transaction and uses Core
+statements, building only the domain objects it returns (storage/rows.py). The
+gives and the outbox, the two with hot paths, live in their own modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain import Ask, AskStatus, Community, Member, MessageRef, Offer, OfferStatus, OptOut
+from storage import rows
+from storage.gives import SqlGiveRepository
+from storage.models import asks, communities, members, offers, processed_events
+from storage.outbox import SqlOutboxRepository
+from storage.sql import not_for_index, upsert_insert
+
+__all__ = [
+    "SqlAskRepository",
+    "SqlCommunityRepository",
+    "SqlEventLog",
+    "SqlGiveRepository",
+    "SqlMemberRepository",
+    "SqlOutboxRepository",
+]
+
+
+class SqlCommunityRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, community_id: str) -> Community | None:
+        stmt = select(*rows.COMMUNITY_COLUMNS).where(communities.c.community_id == community_id)
+        row = (await self._conn.execute(stmt)).first()
+        return None if row is None else rows.community_from_row(row)
+
+    async def add(self, community: Community) -> None:
+        values = rows.community_values(community)
+        await self._conn.execute(
+            insert(communities).values(community_id=community.community_id, **values)
+        )
+
+    async def save(self, community: Community) -> None:
+        await self._conn.execute(
+            update(communities)
+            .where(communities.c.community_id == community.community_id)
+            .values(**rows.community_values(community))
+        )
+
+    async def next_ask_number(self, community_id: str) -> int:
+        """One UPDATE … RETURNING: the row lock serializes concurrent callers."""
+        stmt = (
+            update(communities)
+            .where(communities.c.community_id == community_id)
+            .values(ask_seq=communities.c.ask_seq + 1)
+            .returning(communities.c.ask_seq)
+        )
+        number = (await self._conn.execute(stmt)).scalar_one_or_none()
+        if number is None:
+            raise LookupError(f"no community {community_id!r}")
+        return int(number)
+
+    async def all(self) -> list[Community]:
+        stmt = select(*rows.COMMUNITY_COLUMNS).order_by(communities.c.community_id)
+        return [rows.community_from_row(row) for row in await self._conn.execute(stmt)]
+
+
+class SqlMemberRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, community_id: str, member_id: str) -> Member | None:
+        stmt = select(*rows.MEMBER_COLUMNS).where(
+            members.c.community_id == community_id, members.c.member_id == member_id
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return None if row is None else rows.member_from_row(row)
+
+    async def save(self, member: Member) -> None:
+        values = rows.member_values(member)
+        stmt = upsert_insert(self._conn, members).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[members.c.community_id, members.c.member_id],
+            set_={name: stmt.excluded[name] for name in values},
+        )
+        await self._conn.execute(stmt)
+
+    async def active_since(self, community_id: str, since: datetime) -> list[Member]:
+        stmt = (
+            select(*rows.MEMBER_COLUMNS)
+            .where(members.c.community_id == community_id, members.c.last_active_at >= since)
+            .order_by(members.c.last_active_at, members.c.member_id)
+        )
+        return [rows.member_from_row(row) for row in await self._conn.execute(stmt)]
+
+    async def opted_out(self, community_id: str, opt_out: OptOut) -> set[str]:
+        column = rows.OPT_OUT_COLUMNS[opt_out]
+        stmt = select(members.c.member_id).where(
+            members.c.community_id == community_id, column.is_(True)
+        )
+        return set((await self._conn.execute(stmt)).scalars())
+
+
+class SqlAskRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def _one(self, *where: ColumnElement[bool]) -> Ask | None:
+        row = (await self._conn.execute(select(*rows.ASK_COLUMNS).where(*where))).first()
+        return None if row is None else rows.ask_from_row(row)
+
+    async def _many(self, *where: ColumnElement[bool], limit: int | None = None) -> list[Ask]:
+        stmt = select(*rows.ASK_COLUMNS).where(*where).order_by(asks.c.created_at, asks.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [rows.ask_from_row(row) for row in await self._conn.execute(stmt)]
+
+    async def add(self, ask: Ask) -> Ask:
+        stmt = insert(asks).values(**rows.ask_values(ask)).returning(asks.c.id)
+        ask_id = (await self._conn.execute(stmt)).scalar_one()
+        return replace(ask, id=ask_id)
+
+    async def get(self, ask_id: int) -> Ask | None:
+        return await self._one(asks.c.id == ask_id)
+
+    async def by_number(self, community_id: str, number: int) -> Ask | None:
+        return await self._one(asks.c.community_id == community_id, asks.c.number == number)
+
+    async def by_message(self, community_id: str, ref: MessageRef) -> Ask | None:
+        return await self._one(
+            asks.c.community_id == community_id,
+            asks.c.message_channel_id == ref.channel_id,
+            asks.c.message_id == ref.message_id,
+        )
+
+    async def save(self, ask: Ask) -> None:
+        await self._conn.execute(
+            update(asks).where(asks.c.id == ask.id).values(**rows.ask_values(ask))
+        )
+
+    async def open_asks(
+        self,
+        community_id: str,
+        *,
+        asker_id: str | None = None,
+        without_offers: bool = False,
+        limit: int = 10,
+    ) -> list[Ask]:
+        where = [asks.c.community_id == community_id, asks.c.status == AskStatus.OPEN.value]
+        if asker_id is not None:
+            where.append(asks.c.asker_id == asker_id)
+        if without_offers:
+            active = exists().where(
+                offers.c.ask_id == asks.c.id, offers.c.status == OfferStatus.ACTIVE.value
+            )
+            where.append(~active)
+        return await self._many(*where, limit=limit)
+
+    async def by_asker(self, community_id: str, asker_id: str) -> list[Ask]:
+        return await self._many(asks.c.community_id == community_id, asks.c.asker_id == asker_id)
+
+    async def get_offer(self, ask_id: int, member_id: str) -> Offer | None:
+        stmt = select(*rows.OFFER_COLUMNS).where(
+            offers.c.ask_id == ask_id, offers.c.member_id == member_id
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return None if row is None else rows.offer_from_row(row)
+
+    async def save_offer(self, offer: Offer) -> None:
+        values = rows.offer_values(offer)
+        stmt = upsert_insert(self._conn, offers).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[offers.c.ask_id, offers.c.member_id],
+            set_={name: stmt.excluded[name] for name in ("status", "created_at", "reminders_sent")},
+        )
+        await self._conn.execute(stmt)
+
+    async def offers(self, ask_id: int, status: OfferStatus = OfferStatus.ACTIVE) -> list[Offer]:
+        stmt = (
+            select(*rows.OFFER_COLUMNS)
+            .where(offers.c.ask_id == ask_id, offers.c.status == status.value)
+            .order_by(offers.c.created_at, offers.c.member_id)
+        )
+        return [rows.offer_from_row(row) for row in await self._conn.execute(stmt)]
+
+    async def offers_by(self, community_id: str, member_id: str) -> list[Offer]:
+        """Driven from ix_offers_member; each ask is then found by its id."""
+        stmt = (
+            select(*rows.OFFER_COLUMNS)
+            .join(asks, asks.c.id == offers.c.ask_id)
+            .where(
+                offers.c.member_id == member_id,
+                not_for_index(asks.c.community_id == community_id),
+            )
+            .order_by(offers.c.created_at, offers.c.ask_id)
+        )
+        return [rows.offer_from_row(row) for row in await self._conn.execute(stmt)]
+
+    async def erase_texts(self, community_id: str, asker_id: str, replacement: str) -> None:
+        await self._conn.execute(
+            update(asks)
+            .where(asks.c.community_id == community_id, asks.c.asker_id == asker_id)
+            .values(text=replacement)
+        )
+
+
+class SqlEventLog:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def first_time(self, community_id: str, event_id: str, at: datetime) -> bool:
+        """INSERT … ON CONFLICT DO NOTHING RETURNING: a row comes back only if new."""
+        stmt = (
+            upsert_insert(self._conn, processed_events)
+            .values(community_id=community_id, event_id=event_id, seen_at=at)
+            .on_conflict_do_nothing(
+                index_elements=[processed_events.c.community_id, processed_events.c.event_id]
+            )
+            .returning(processed_events.c.event_id)
+        )
+        return (await self._conn.execute(stmt)).first() is not None

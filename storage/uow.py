@@ -1,0 +1,83 @@
+"""The unit of work: one connection, one transaction, all the repositories on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.ports import (
+    AskRepository,
+    CommunityRepository,
+    EventLog,
+    GiveRepository,
+    MemberRepository,
+    OutboxRepository,
+)
+from storage.repositories import (
+    SqlAskRepository,
+    SqlCommunityRepository,
+    SqlEventLog,
+    SqlGiveRepository,
+    SqlMemberRepository,
+    SqlOutboxRepository,
+)
+
+
+class SqlUnitOfWork:
+    """`async with uow: …; await uow.commit()`. Leaving without commit rolls back.
+
+    The transaction begins with the first statement (SQLAlchemy's autobegin), so a
+    unit of work that turns out to have nothing to do never takes SQLite's write lock.
+    """
+
+    # Typed as the ports, as bot.ports.UnitOfWork declares them (attributes of a
+    # Protocol are invariant: the SQL classes here would not satisfy it).
+    communities: CommunityRepository
+    members: MemberRepository
+    asks: AskRepository
+    gives: GiveRepository
+    outbox: OutboxRepository
+    events: EventLog
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        if self._conn is not None:
+            raise RuntimeError("a unit of work is entered once; make a new one")
+        conn = self._conn = await self._engine.connect()
+        self.communities = SqlCommunityRepository(conn)
+        self.members = SqlMemberRepository(conn)
+        self.asks = SqlAskRepository(conn)
+        self.gives = SqlGiveRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
+        self.events = SqlEventLog(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._connection()
+        try:
+            await conn.rollback()  # a no-op after commit()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        await self._connection().commit()
+
+    def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._conn
+
+
+def unit_of_work_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
+    """What the core calls for each transaction (bot.ports.UnitOfWorkFactory)."""
+    return lambda: SqlUnitOfWork(engine)

@@ -1,0 +1,155 @@
+"""SQLite query plans of the hot paths, pinned.
+
+Without ANALYZE statistics SQLite plans a 1,000,000-row table as it plans an empty
+one, so a small test database shows the plans a large one gets. Each query below
+once had a plan that read a whole community per call; these tests keep them on
+their indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bot.ports import UnitOfWork
+from storage.db import make_engine
+from storage.uow import unit_of_work_factory
+from tests.storage.conftest import Backend
+
+C = "slack:T1"
+START = datetime(2025, 3, 3, tzinfo=UTC)
+END = START + timedelta(days=7)
+
+Query = Callable[[UnitOfWork], Awaitable[Any]]
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+async def plan_of(storage: Backend) -> AsyncIterator[Callable[[Query], Awaitable[str]]]:
+    """Runs a repository call and returns SQLite's plans for the statements it sent."""
+    assert storage.url is not None
+    engine = make_engine(storage.url)
+    sent: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if sql.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "DELETE", "INSERT")):
+            sent.append((sql, params))
+
+    async def plan_of(query: Query) -> str:
+        async with unit_of_work_factory(engine)() as uow:
+            del sent[:]
+            await query(uow)
+            statements = list(sent)
+            lines: list[str] = []
+            for sql, params in statements:
+                result = await uow._connection().exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {sql}", params
+                )
+                lines += [str(row[-1]) for row in result]
+        return "\n".join(lines)
+
+    yield plan_of
+    await engine.dispose()
+
+
+RANGE = "ix_gives_confirmed (community_id=? AND status=? AND confirmed_at>? AND confirmed_at<?)"
+
+
+async def test_the_weeks_gives_are_a_range_of_ix_gives_confirmed(plan_of: Any) -> None:
+    for query in (
+        lambda uow: uow.gives.pair_weeks(C, START, END),
+        lambda uow: uow.gives.count_confirmed(C, START, END),
+    ):
+        assert f"USING COVERING INDEX {RANGE}" in await plan_of(query)
+    assert RANGE in await plan_of(lambda uow: uow.gives.chain_ends(C, START, END, 30))
+
+
+async def test_confirming_a_give_seeks_the_pair_and_the_receiver(plan_of: Any) -> None:
+    plan = await plan_of(
+        lambda uow: uow.gives.has_given(C, giver_id="U1", receiver_id="U2", before=END)
+    )
+    assert (
+        "USING COVERING INDEX ix_gives_pair"
+        " (community_id=? AND giver_id=? AND receiver_id=? AND confirmed_at<?)" in plan
+    )
+    plan = await plan_of(
+        lambda uow: uow.gives.latest_received(
+            C, member_id="U1", since=START, before=END, not_from="U2"
+        )
+    )
+    assert (
+        "ix_gives_receiver (community_id=? AND receiver_id=? AND confirmed_at>? AND confirmed_at<?)"
+        in plan
+    )
+    assert "TEMP B-TREE" not in plan  # newest first is the index's own order
+
+
+async def test_a_chain_is_walked_by_primary_key(plan_of: Any) -> None:
+    plan = await plan_of(lambda uow: uow.gives.chain_back(1, 5))
+    assert plan.count("USING INTEGER PRIMARY KEY (rowid=?)") == 2  # the first give, each step
+
+
+async def test_a_members_gives_are_two_seeks(plan_of: Any) -> None:
+    for query in (
+        lambda uow: uow.gives.involving(C, "U1"),
+        lambda uow: uow.gives.erase_notes(C, "U1"),
+    ):
+        plan = await plan_of(query)
+        assert "ix_gives_pair (community_id=? AND giver_id=?)" in plan
+        assert "ix_gives_receiver (community_id=? AND receiver_id=?)" in plan
+
+
+async def test_shared_is_a_range_of_ix_gives_created(plan_of: Any) -> None:
+    plan = await plan_of(lambda uow: uow.gives.shared(C, START, END))
+    assert "ix_gives_created (community_id=? AND created_at>? AND created_at<?)" in plan
+
+
+async def test_an_asks_gives_are_a_seek(plan_of: Any) -> None:
+    assert "ix_gives_ask (ask_id=?)" in await plan_of(lambda uow: uow.gives.for_ask(1))
+
+
+async def test_a_members_offers_start_from_the_member(plan_of: Any) -> None:
+    plan = await plan_of(lambda uow: uow.asks.offers_by(C, "U1"))
+    assert plan.startswith("SEARCH offers USING INDEX ix_offers_member (member_id=?)")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda uow: uow.gives.has_given(C, giver_id="U1", receiver_id="U2", before=END),
+        lambda uow: uow.gives.latest_received(
+            C, member_id="U1", since=START, before=END, not_from="U2"
+        ),
+        lambda uow: uow.gives.pair_weeks(C, START, END),
+        lambda uow: uow.gives.chain_ends(C, START, END, 30),
+        lambda uow: uow.gives.chain_back(1, 5),
+        lambda uow: uow.gives.count_confirmed(C, START, END),
+        lambda uow: uow.gives.shared(C, START, END),
+        lambda uow: uow.gives.for_ask(1),
+        lambda uow: uow.gives.involving(C, "U1"),
+        lambda uow: uow.gives.erase_notes(C, "U1"),
+        lambda uow: uow.members.active_since(C, START),
+        lambda uow: uow.asks.open_asks(C, without_offers=True),
+        lambda uow: uow.asks.open_asks(C, asker_id="U1"),
+        lambda uow: uow.asks.by_asker(C, "U1"),
+        lambda uow: uow.asks.erase_texts(C, "U1", "-"),
+        lambda uow: uow.asks.offers_by(C, "U1"),
+        lambda uow: uow.outbox.claim_due(START, 10, END),
+    ],
+)
+async def test_no_hot_path_reads_a_whole_table_or_community(plan_of: Any, query: Query) -> None:
+    plan = await plan_of(query)
+    for line in plan.splitlines():
+        words = line.split()
+        if words[:1] == ["SCAN"]:  # the chain walk's own rows, or SELECT EXISTS (…)
+            assert words[1] in ("chain", "CONSTANT"), plan
+        assert not line.endswith("(community_id=?)"), plan
