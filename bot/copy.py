@@ -92,7 +92,7 @@ def ask_card(ask: Ask, offerers: Sequence[str], helpers: Sequence[str], emoji_na
     if ask.status is AskStatus.OPEN:
         if offerers:
             blocks.append(text(f"{react} Offered to help: ", *people(offerers)))
-        blocks.append(text(f"{react} React {react} or press *I can help*", style=Style.CONTEXT))
+        blocks.append(text(f"{react} React {react} or press “I can help”", style=Style.CONTEXT))
         buttons = (
             Button(OFFER, "I can help", str(ask.id), ButtonStyle.PRIMARY),
             Button(RESOLVE, "Resolved", str(ask.id)),
@@ -119,7 +119,7 @@ USAGE = {
 }
 
 HELP_LINES = (
-    "`/ask <question>` — ask for help; others offer with a reaction or *I can help*",
+    "`/ask <question>` — ask for help; others offer with a reaction or “I can help”",
     "`/thanks @member [note]` — thank someone who helped you",
     "`/give @member <what>` — log help you gave (they confirm it)",
     "`/give <what>` — log something you shared with everyone",
@@ -165,7 +165,7 @@ def offer_to_asker(ask: Ask, helper_id: str, emoji_name: str) -> Message:
         Mention(helper_id),
         f" offered to help with #{ask.number}: “",
         snippet(ask.text),
-        "”. Reach out to them, and press *Resolved* on the card when you're sorted.",
+        "”. Reach out to them, and press “Resolved” on the card when you're sorted.",
         ask=ask.number,
     )
 
@@ -186,7 +186,7 @@ def already_offered(ask: Ask) -> Message:
 def own_ask(ask: Ask) -> Message:
     return say(
         f"#{ask.number} is your own ask — offers are for others. "
-        "Press *Resolved* when you're sorted.",
+        "Press “Resolved” when you're sorted.",
         ask=ask.number,
     )
 

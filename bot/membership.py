@@ -47,7 +47,7 @@ async def me(ctx: Context) -> list[Answer]:
             f"people, {len(given) - len(to_people)} things shared with everyone",
             style=Style.ITEM,
         ),
-        text(f"Thanked by others: {len(received)} times", style=Style.ITEM),
+        text(f"Thanked by others: {_times(len(received))}", style=Style.ITEM),
         text(f"Your open asks: {len(open_asks)}", style=Style.ITEM),
         text(f"Waiting for your confirmation: {len(pending)}", style=Style.ITEM),
         text(f"Opted out of: {opt_outs}", style=Style.CONTEXT),
@@ -63,6 +63,10 @@ async def set_opt_out(ctx: Context, words: list[str], out: bool) -> list[Answer]
     current = current | set(choice) if out else current - set(choice)
     await ctx.uow.members.save(replace(ctx.member, opt_outs=frozenset(current)))
     return [Reply(copy.opt_changed([o.value for o in choice], out))]
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def _stamp(value: datetime | None) -> str | None:

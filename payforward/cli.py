@@ -24,7 +24,7 @@ NO_PLATFORM_NOTICE = (
     "payforward: no Slack or Discord credentials are set, so this starts the console "
     "community; to connect Slack set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) "
     "or SLACK_SIGNING_SECRET (HTTP mode), for Discord set DISCORD_TOKEN "
-    "(README: Connecting Slack / Connecting Discord; .env.example lists every variable)."
+    "(README: Configuration; .env.example lists every variable)."
 )
 
 

@@ -57,6 +57,7 @@ def roster() -> Roster:
         ("  /THANKS @bob  for the tip ", Command("thanks", "@bob  for the tip")),
         ("/give", Command("give", "")),
         ("/payforward leaderboard", Command("payforward", "leaderboard")),
+        ("/frobnicate now", Command("frobnicate", "now")),
         (":as bob", SwitchMember("bob")),
         (":as @Carol", SwitchMember("Carol")),
         (":react 1 🙋", React(1, "🙋", added=True)),
@@ -82,7 +83,6 @@ def test_lines_parse_into_commands_and_verbs(line: str, parsed: object) -> None:
     "line",
     [
         "hello there",
-        "/frobnicate now",
         ":dance",
         ":as",
         ":as two words",
