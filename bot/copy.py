@@ -92,7 +92,7 @@ def ask_card(ask: Ask, offerers: Sequence[str], helpers: Sequence[str], emoji_na
     if ask.status is AskStatus.OPEN:
         if offerers:
             blocks.append(text(f"{react} Offered to help: ", *people(offerers)))
-        blocks.append(text(f"{react} React {react} or press “I can help”", style=Style.CONTEXT))
+        blocks.append(text(f"React {react} or press “I can help”", style=Style.CONTEXT))
         buttons = (
             Button(OFFER, "I can help", str(ask.id), ButtonStyle.PRIMARY),
             Button(RESOLVE, "Resolved", str(ask.id)),

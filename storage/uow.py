@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from types import TracebackType
 
@@ -30,6 +31,11 @@ class SqlUnitOfWork:
 
     The transaction begins with the first statement (SQLAlchemy's autobegin), so a
     unit of work that turns out to have nothing to do never takes SQLite's write lock.
+
+    On SQLite, units of work of one process take turns on `turn` (an asyncio lock):
+    SQLite has one writer at a time anyway, and a burst of concurrent events would
+    otherwise wait in SQLite's busy loop, where those past busy_timeout fail with
+    "database is locked". Other processes still wait through busy_timeout.
     """
 
     # Typed as the ports, as bot.ports.UnitOfWork declares them (attributes of a
@@ -41,14 +47,21 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     events: EventLog
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, turn: asyncio.Lock | None = None) -> None:
         self._engine = engine
+        self._turn = turn
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._conn is not None:
             raise RuntimeError("a unit of work is entered once; make a new one")
-        conn = self._conn = await self._engine.connect()
+        if self._turn is not None:
+            await self._turn.acquire()
+        try:
+            conn = self._conn = await self._engine.connect()
+        except BaseException:
+            self._release()
+            raise
         self.communities = SqlCommunityRepository(conn)
         self.members = SqlMemberRepository(conn)
         self.asks = SqlAskRepository(conn)
@@ -67,7 +80,14 @@ class SqlUnitOfWork:
         try:
             await conn.rollback()  # a no-op after commit()
         finally:
-            await conn.close()
+            try:
+                await conn.close()
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        if self._turn is not None and self._turn.locked():
+            self._turn.release()
 
     async def commit(self) -> None:
         await self._connection().commit()
@@ -80,4 +100,5 @@ class SqlUnitOfWork:
 
 def unit_of_work_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
     """What the core calls for each transaction (bot.ports.UnitOfWorkFactory)."""
-    return lambda: SqlUnitOfWork(engine)
+    turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+    return lambda: SqlUnitOfWork(engine, turn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from bot.domain import Community
 from bot.messages import Message, ToChannel, text
 from bot.ports import UnitOfWorkFactory
 from storage.db import make_engine
+from storage.migrate import upgrade
 from storage.uow import unit_of_work_factory
 from tests.storage.conftest import SQL_BACKENDS, Backend
 
@@ -95,3 +97,30 @@ async def test_open_claim_hides_its_items_without_blocking_a_second_claimer(
         await second.commit()
     assert [i.id for i in mine] == queued[:2]
     assert [i.id for i in theirs] == queued[2:]
+
+
+async def test_concurrent_units_of_work_on_sqlite_take_turns_and_all_commit(tmp_path: Path) -> None:
+    """A burst of events in one process must queue, not fail with "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'burst.db'}"
+    await upgrade(url)
+    engine = make_engine(url)
+    factory = unit_of_work_factory(engine)
+    inside, most = 0, 0
+
+    async def event(i: int) -> None:
+        nonlocal inside, most
+        async with factory() as uow:
+            inside += 1
+            most = max(most, inside)
+            assert await uow.events.first_time("slack:T1", f"e{i}", NOW)
+            await asyncio.sleep(0)  # give every other unit of work a chance to barge in
+            await uow.commit()
+            inside -= 1
+
+    try:
+        await asyncio.gather(*(event(i) for i in range(40)))
+        async with factory() as uow:
+            assert not await uow.events.first_time("slack:T1", "e39", NOW)
+    finally:
+        await engine.dispose()
+    assert most == 1
