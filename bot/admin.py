@@ -79,6 +79,6 @@ async def post_leaderboard(ctx: Context) -> list[Answer]:
     if channel is None:
         raise Refusal("Set a channel first: `/payforward config channel #channel`.")
     start, end = week_of(ctx.now, ctx.community.timezone)
-    report = await weekly_report(ctx.uow, ctx.community, start, end)
+    report = await weekly_report(ctx.uow, ctx.community, start, end, public=True)
     await ctx.post(channel, weekly_post(report, title="Pay-it-forward week so far"))
     return [Reply(copy.say("Posted the board."))]

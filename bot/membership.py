@@ -19,13 +19,13 @@ OPT_CHOICES = {o.value: (o,) for o in OptOut} | {"all": tuple(OptOut)}
 
 async def leaderboard(ctx: Context) -> list[Answer]:
     start, end = week_of(ctx.now, ctx.community.timezone)
-    report = await weekly_report(ctx.uow, ctx.community, start, end)
+    report = await weekly_report(ctx.uow, ctx.community, start, end, public=False)
     return [Reply(private_board(report, ctx.member_id))]
 
 
 async def me(ctx: Context) -> list[Answer]:
     start, end = week_of(ctx.now, ctx.community.timezone)
-    report = await weekly_report(ctx.uow, ctx.community, start, end)
+    report = await weekly_report(ctx.uow, ctx.community, start, end, public=False)
     mine = next((s for s in report.table if s.member_id == ctx.member_id), None)
     gives = await ctx.uow.gives.involving(ctx.cid, ctx.member_id)
     given = [g for g in gives if g.giver_id == ctx.member_id and g.status is GiveStatus.CONFIRMED]

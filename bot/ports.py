@@ -6,7 +6,7 @@ implements `ChatAdapter`; tests use in-memory fakes of all of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -158,8 +158,9 @@ class GiveRepository(Protocol):
         then earliest, at most `limit`."""
         ...
 
-    async def chain_back(self, give_id: int, links: int) -> list[GiveFact]:
-        """The give and up to `links` earlier gives it follows, oldest first."""
+    async def chains_back(self, give_ids: Sequence[int], links: int) -> dict[int, list[GiveFact]]:
+        """For each give id: the give and up to `links` earlier gives it follows, oldest
+        first (ids that do not exist are left out)."""
         ...
 
     async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:

@@ -39,15 +39,18 @@ class WeeklyReport:
 
 
 async def weekly_report(
-    uow: UnitOfWork, community: Community, start: datetime, end: datetime
+    uow: UnitOfWork, community: Community, start: datetime, end: datetime, *, public: bool
 ) -> WeeklyReport:
+    """The week's report; chains, what was shared and the trend only for the `public`
+    post (a member's private board shows neither, and they cost the most)."""
     cid = community.community_id
     hidden = await uow.members.opted_out(cid, OptOut.LEADERBOARD)
     table = weekly_table(await uow.gives.pair_weeks(cid, start, end), hidden)
-    paths = [
-        await uow.gives.chain_back(give.id, MAX_LINKS)
-        for give in await uow.gives.chain_ends(cid, start, end, CHAIN_CANDIDATES)
-    ]
+    needs_help = await uow.asks.open_asks(cid, without_offers=True, limit=NEEDS_HELP)
+    if not public:
+        return WeeklyReport(start, end, community.timezone, table, [], needs_help, [], [])
+    ends = await uow.gives.chain_ends(cid, start, end, CHAIN_CANDIDATES)
+    paths = (await uow.gives.chains_back([g.id for g in ends], MAX_LINKS)).values()
     trend = [
         await uow.gives.count_confirmed(cid, a, b)
         for a, b in weeks_back(start, community.timezone, TREND_WEEKS)
@@ -59,7 +62,7 @@ async def weekly_report(
         table=table,
         # Chains name people publicly, so a leaderboard opt-out keeps a member out of them.
         chains=chains_of_week(paths, exclude=hidden),
-        needs_help=await uow.asks.open_asks(cid, without_offers=True, limit=NEEDS_HELP),
+        needs_help=needs_help,
         shared=(await uow.gives.shared(cid, start, end))[:SHARED],
         trend=trend,
     )

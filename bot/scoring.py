@@ -7,18 +7,18 @@ and point-farming is not. Offers alone never score.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from math import ceil
+from typing import NamedTuple
 
 from bot.domain import PAIR_CAP_PER_WEEK, PairWeek
 
 SPARK_LEVELS = "▂▃▄▅▆▇█"
 
 
-@dataclass(frozen=True)
-class Standing:
+class Standing(NamedTuple):
+    """A member's row of the table (a tuple: the table of a big community has many)."""
+
     member_id: str
     helped: int  # distinct people helped
     forward: int  # gives to people who had never given to this member before
@@ -45,26 +45,26 @@ def weekly_table(
 
     `hidden` members (leaderboard opt-outs) are left out of the table; the people
     they helped are unaffected, since a give scores for its giver only."""
-    helped: Counter[str] = Counter()
-    forward: Counter[str] = Counter()
-    gives: Counter[str] = Counter()
+    totals: dict[str, list[int]] = {}  # member → [helped, forward, gives]
     for pair in pairs:
-        n, fwd = counted(pair)
-        if n:
-            helped[pair.giver_id] += 1
-            gives[pair.giver_id] += n
-            forward[pair.giver_id] += fwd
-    keys = sorted(
-        (m for m in gives if m not in hidden),
-        key=lambda m: (-helped[m], -forward[m], -gives[m], m),
-    )
+        gives, forward = counted(pair)
+        if not gives:
+            continue
+        row = totals.get(pair.giver_id)
+        if row is None:
+            totals[pair.giver_id] = [1, forward, gives]
+        else:
+            row[0] += 1
+            row[1] += forward
+            row[2] += gives
+    order = sorted((-h, -f, -g, m) for m, (h, f, g) in totals.items() if m not in hidden)
     table: list[Standing] = []
-    for position, member in enumerate(keys, start=1):
-        triple = (helped[member], forward[member], gives[member])
-        previous = table[-1] if table else None
-        same = previous and (previous.helped, previous.forward, previous.gives) == triple
-        rank = previous.rank if previous and same else position
-        table.append(Standing(member, *triple, rank=rank))
+    previous: tuple[int, int, int] | None = None
+    rank = 0
+    for position, (h, f, g, member) in enumerate(order, start=1):
+        if (h, f, g) != previous:
+            rank, previous = position, (h, f, g)
+        table.append(Standing(member, -h, -f, -g, rank))
     return table
 
 

@@ -10,6 +10,7 @@ best choice anyway, and tests/storage/test_query_plans.py pins those plans.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -159,9 +160,16 @@ class SqlGiveRepository:
         )
         return [rows.give_from_row(row) for row in await self._conn.execute(stmt)]
 
-    async def chain_back(self, give_id: int, links: int) -> list[GiveFact]:
-        result = await self._conn.execute(_CHAIN_BACK, {"give_id": give_id, "links": links})
-        return [GiveFact(giver, receiver, at) for giver, receiver, at in result]
+    async def chains_back(self, give_ids: Sequence[int], links: int) -> dict[int, list[GiveFact]]:
+        paths: dict[int, list[GiveFact]] = {}
+        if not give_ids:
+            return paths
+        result = await self._conn.execute(
+            _CHAINS_BACK, {"give_ids": list(give_ids), "links": links}
+        )
+        for end_id, giver, receiver, at in result:
+            paths.setdefault(end_id, []).append(GiveFact(giver, receiver, at))
+        return paths
 
     async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:
         params = {"community_id": community_id, "start": start, "end": end}
@@ -205,16 +213,21 @@ class SqlGiveRepository:
             )
 
 
-def _chain_back() -> Select[str, str, datetime]:
-    """One recursive query along `follows`, each step a primary-key lookup. Built once:
-    the report walks 30 chains a week, and composing the CTE costs more than running it."""
+def _chains_back() -> Select[int, str, str, datetime]:
+    """One recursive query along `follows` for all the week's chain ends, each step a
+    primary-key lookup. Built once: composing the CTE costs more than running it."""
     c = gives.c
     step = literal(0, Integer).label("step")
-    first = select(c.id, c.giver_id, c.receiver_id, c.confirmed_at, c.follows, step)
-    chain = first.where(c.id == bindparam("give_id")).cte("chain", recursive=True)
+    first = select(
+        c.id.label("end_id"), c.id, c.giver_id, c.receiver_id, c.confirmed_at, c.follows, step
+    )
+    chain = first.where(c.id.in_(bindparam("give_ids", expanding=True))).cte(
+        "chain", recursive=True
+    )
     earlier = gives.alias("earlier")
     chain = chain.union_all(
         select(
+            chain.c.end_id,
             earlier.c.id,
             earlier.c.giver_id,
             earlier.c.receiver_id,
@@ -223,12 +236,12 @@ def _chain_back() -> Select[str, str, datetime]:
             chain.c.step + 1,
         ).where(earlier.c.id == chain.c.follows, chain.c.step < bindparam("links"))
     )
-    return select(chain.c.giver_id, chain.c.receiver_id, chain.c.confirmed_at).order_by(
-        chain.c.step.desc()
-    )
+    return select(
+        chain.c.end_id, chain.c.giver_id, chain.c.receiver_id, chain.c.confirmed_at
+    ).order_by(chain.c.end_id, chain.c.step.desc())
 
 
-_CHAIN_BACK = _chain_back()
+_CHAINS_BACK = _chains_back()
 # The trend asks for twelve weeks in a row.
 _COUNT_CONFIRMED = (
     select(func.count())

@@ -7,7 +7,7 @@ commit, so rollback is real. The fake chat remembers everything it was asked to 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -267,11 +267,16 @@ class FakeGives:
         ends = [g for g in self._window(community_id, start, end) if g.follows is not None]
         return sorted(ends, key=lambda g: (-g.depth, g.confirmed_at, g.id))[:limit]
 
-    async def chain_back(self, give_id: int, links: int) -> list[GiveFact]:
-        path = [self.s.gives[give_id]]
-        while len(path) <= links and path[0].follows is not None:
-            path.insert(0, self.s.gives[path[0].follows])
-        return [_fact(g) for g in path]
+    async def chains_back(self, give_ids: Sequence[int], links: int) -> dict[int, list[GiveFact]]:
+        paths: dict[int, list[GiveFact]] = {}
+        for give_id in give_ids:
+            if give_id not in self.s.gives:
+                continue
+            path = [self.s.gives[give_id]]
+            while len(path) <= links and path[0].follows is not None:
+                path.insert(0, self.s.gives[path[0].follows])
+            paths[give_id] = [_fact(g) for g in path]
+        return paths
 
     async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:
         return len(self._window(community_id, start, end))

@@ -217,10 +217,12 @@ async def test_chain_back_follows_the_links_oldest_first_up_to_the_limit(
         make_give("D", "E", at(4), follows=-1, depth=3),
     )
     async with uow_factory() as uow:
-        assert await uow.gives.chain_back(g[3].id, 5) == [fact(x) for x in g]
-        assert await uow.gives.chain_back(g[3].id, 2) == [fact(x) for x in g[1:]]
-        assert await uow.gives.chain_back(g[3].id, 0) == [fact(g[3])]
-        assert await uow.gives.chain_back(g[0].id, 5) == [fact(g[0])]
+        assert await uow.gives.chains_back([g[3].id], 5) == {g[3].id: [fact(x) for x in g]}
+        assert await uow.gives.chains_back([g[3].id], 2) == {g[3].id: [fact(x) for x in g[1:]]}
+        assert await uow.gives.chains_back([g[3].id], 0) == {g[3].id: [fact(g[3])]}
+        both = await uow.gives.chains_back([g[0].id, g[2].id, 999_999], 5)
+        assert both == {g[0].id: [fact(g[0])], g[2].id: [fact(x) for x in g[:3]]}
+        assert await uow.gives.chains_back([], 5) == {}
 
 
 async def test_for_ask_lists_the_gives_credited_on_an_ask_oldest_first(

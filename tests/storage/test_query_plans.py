@@ -94,7 +94,7 @@ async def test_confirming_a_give_seeks_the_pair_and_the_receiver(plan_of: Any) -
 
 
 async def test_a_chain_is_walked_by_primary_key(plan_of: Any) -> None:
-    plan = await plan_of(lambda uow: uow.gives.chain_back(1, 5))
+    plan = await plan_of(lambda uow: uow.gives.chains_back([1, 2], 5))
     assert plan.count("USING INTEGER PRIMARY KEY (rowid=?)") == 2  # the first give, each step
 
 
@@ -131,7 +131,7 @@ async def test_a_members_offers_start_from_the_member(plan_of: Any) -> None:
         ),
         lambda uow: uow.gives.pair_weeks(C, START, END),
         lambda uow: uow.gives.chain_ends(C, START, END, 30),
-        lambda uow: uow.gives.chain_back(1, 5),
+        lambda uow: uow.gives.chains_back([1, 2], 5),
         lambda uow: uow.gives.count_confirmed(C, START, END),
         lambda uow: uow.gives.shared(C, START, END),
         lambda uow: uow.gives.for_ask(1),

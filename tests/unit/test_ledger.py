@@ -54,7 +54,9 @@ async def test_help_paid_forward_links_to_the_help_received(world: World) -> Non
     async with world.db.uow() as uow:
         community = await uow.communities.get(CID)
         assert community is not None
-        report = await weekly_report(uow, community, *week_of(world.clock.now(), "UTC"))
+        report = await weekly_report(
+            uow, community, *week_of(world.clock.now(), "UTC"), public=True
+        )
     assert [c.members for c in report.chains] == [("ann", "bob", "cat", "dan")]
 
 
