@@ -43,8 +43,9 @@ async def me(ctx: Context) -> list[Answer]:
         text("Your pay-it-forward", style=Style.HEADING),
         text(week, style=Style.ITEM),
         text(
-            f"All time: {len(to_people)} gives to {len({g.receiver_id for g in to_people})} "
-            f"people, {len(given) - len(to_people)} things shared with everyone",
+            f"All time: {_count(len(to_people), 'give')} to "
+            f"{_count(len({g.receiver_id for g in to_people}), 'person', 'people')}, "
+            f"{_count(len(given) - len(to_people), 'thing')} shared with everyone",
             style=Style.ITEM,
         ),
         text(f"Thanked by others: {_times(len(received))}", style=Style.ITEM),
@@ -63,6 +64,10 @@ async def set_opt_out(ctx: Context, words: list[str], out: bool) -> list[Answer]
     current = current | set(choice) if out else current - set(choice)
     await ctx.uow.members.save(replace(ctx.member, opt_outs=frozenset(current)))
     return [Reply(copy.opt_changed([o.value for o in choice], out))]
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _times(n: int) -> str:

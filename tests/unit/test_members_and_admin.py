@@ -48,7 +48,7 @@ async def test_me_shows_my_stats(world: World) -> None:
     await world.cmd("bob", "ask", "Who knows Rust?")
     text = plain((await world.cmd("bob", "payforward", "me"))[0])
     assert "This week: #1 — helped 1 · forward 1 · gives 1" in text
-    assert "All time: 1 gives to 1 people, 1 things shared with everyone" in text
+    assert "All time: 1 give to 1 person, 1 thing shared with everyone" in text
     assert "Your open asks: 1" in text
 
 
