@@ -47,15 +47,21 @@ class Context:
             self.cid, ToChannel(channel_id), message, self.now, purpose=purpose
         )
 
-    async def update(self, ref: MessageRef, message: Message, key: str | None = None) -> None:
-        await self.uow.outbox.add(self.cid, ToMessage(ref), message, self.now, replace_key=key)
+    async def update(
+        self, ref: MessageRef, message: Message, key: str | None = None, purpose: str = ""
+    ) -> None:
+        await self.uow.outbox.add(
+            self.cid, ToMessage(ref), message, self.now, purpose=purpose, replace_key=key
+        )
 
     async def refresh_card(self, ask: Ask) -> None:
         """Queue an edit of the ask's card; before the card is posted, the post itself
         re-checks the card when it is delivered (see PayForward.delivered)."""
         if ask.message is not None:
             card = await render_card(self.uow, self.community, ask)
-            await self.update(ask.message, card, key=f"card:{ask.id}")
+            await self.update(
+                ask.message, card, key=f"card:{ask.id}", purpose=f"card_edit:{ask.id}"
+            )
 
     async def known(self, info: MemberInfo) -> Member:
         """A mentioned member: stored if new; a forgotten member's name is not stored again."""

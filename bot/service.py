@@ -86,20 +86,27 @@ class PayForward:
         if card != item.message:  # offers or a resolution arrived before the card was up
             now = self._clock.now()
             await uow.outbox.add(
-                ask.community_id, ToMessage(delivery.ref), card, now, replace_key=f"card:{ask.id}"
+                ask.community_id,
+                ToMessage(delivery.ref),
+                card,
+                now,
+                purpose=f"card_edit:{ask.id}",
+                replace_key=f"card:{ask.id}",
             )
 
     async def _after_failure(self, uow: UnitOfWork, item: OutboxItem, now: datetime) -> None:
+        """A card that cannot be posted or edited (no access, or deleted) closes its ask:
+        nobody could offer on it. Only a card that never went up is worth a DM."""
         kind, _, ask_id = item.purpose.partition(":")
-        if kind != "ask_card":
+        if kind not in ("ask_card", "card_edit"):
             return
         ask = await uow.asks.get(int(ask_id))
         if ask is None or ask.status is not AskStatus.OPEN:
             return
         await uow.asks.save(replace(ask, status=AskStatus.CLOSED, last_activity_at=now))
-        await uow.outbox.add(
-            ask.community_id, ToMember(ask.asker_id), copy.ask_not_posted(ask, ask.channel_id), now
-        )
+        if kind == "ask_card":
+            note = copy.ask_not_posted(ask, ask.channel_id)
+            await uow.outbox.add(ask.community_id, ToMember(ask.asker_id), note, now)
 
 
 async def community_of(uow: UnitOfWork, community_id: str) -> Community:

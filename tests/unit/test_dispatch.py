@@ -4,8 +4,8 @@ import random
 from datetime import timedelta
 
 from bot.dispatch import MAX_ATTEMPTS, backoff
-from bot.domain import AskStatus
-from bot.messages import RetryAfter, Undeliverable
+from bot.domain import AskStatus, MessageRef
+from bot.messages import Delivered, RetryAfter, Undeliverable
 from tests.unit.conftest import World
 
 
@@ -70,3 +70,14 @@ async def test_backoff_grows_and_is_capped_with_jitter() -> None:
     delays = [backoff(n, rng) for n in range(1, 15)]
     assert 1.5 <= delays[0] <= 2.5 and 6 <= delays[2] <= 10
     assert max(delays) <= 15 * 60 * 1.25
+
+
+async def test_a_deleted_card_closes_its_ask_quietly(world: World) -> None:
+    ask = await world.ask("alice")
+    # The DM to alice goes out first, then the card edit finds the card deleted.
+    world.chat.script = [Delivered(MessageRef("dm:alice", "any")), Undeliverable("unknown message")]
+    await world.react("bob", ask)
+    closed = world.db.state.asks[ask.id]
+    assert closed.status is AskStatus.CLOSED
+    assert not any("couldn't post" in dm for dm in world.dms("alice"))
+    assert await world.react("carol", ask) == []  # offers on a closed ask do nothing

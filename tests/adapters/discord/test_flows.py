@@ -3,9 +3,12 @@ the leaderboard and admin settings, through real discord.py and the real core.""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from adapters.discord import interactions
+from bot.domain import AskStatus
 from tests.adapters.discord.conftest import ALICE, BOB, CAROL, GENERAL, GUILD, Harness
 from tests.adapters.discord.fake_discord import Json, posted_to, text_of
 
@@ -86,6 +89,22 @@ async def test_a_reaction_offers_help_dms_the_asker_and_updates_the_card(bot: Ha
         lambda c: c.method == "PATCH" and c.path == edit_path, count=2
     )
     assert "Offered to help" not in text_of(withdrawn.body)
+
+
+async def test_a_deleted_ask_card_closes_the_ask_gracefully(bot: Harness) -> None:
+    card, _ = await bot.ask(ALICE, "Who can review my migration?")
+    bot.fake.deleted.add(int(card["id"]))  # a moderator deleted the card
+
+    await bot.fake.react(GUILD, GENERAL, int(card["id"]), BOB)
+
+    await bot.fake.wait_for(bot.fake.dm_to(ALICE))
+    for _ in range(200):  # the failed edit is recorded just after the DM goes out
+        async with bot.core.uow() as uow:
+            ask = await uow.asks.by_number(f"discord:{GUILD}", 1)
+        if ask is not None and ask.status is AskStatus.CLOSED:
+            break
+        await asyncio.sleep(0.01)
+    assert ask is not None and ask.status is AskStatus.CLOSED
 
 
 async def test_buttons_offer_and_resolve_through_a_modal(bot: Harness) -> None:
