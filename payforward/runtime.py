@@ -25,6 +25,7 @@ class Runtime:
         self._tick = tick_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def handle(self, event: Event) -> list[Answer]:
         """What adapters call for every normalized event."""
@@ -37,20 +38,31 @@ class Runtime:
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._loop(), name="payforward-dispatcher")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Let a drain under way record its deliveries, then stop; cancel only after
+        `grace_seconds` (anything unrecorded is sent again later: never lost)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._tick)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self._core.dispatcher.drain()
             except Exception:  # the database may be briefly away: keep the loop alive
