@@ -1,0 +1,104 @@
+"""Which bot token speaks for which workspace, for Bolt (authorize) and for delivery.
+
+One workspace: the `SLACK_BOT_TOKEN`. Several (OAuth): the token stored when the
+workspace installed the app, falling back to `SLACK_BOT_TOKEN` for a workspace with no
+stored installation. Clients are kept per token so their connection pools are reused,
+and `auth.test` (which tells Bolt the bot's own user id, to ignore its own events) is
+asked once per token.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.client import NotInstalled, make_client
+
+TOKEN_TTL_SECONDS = 300.0
+
+
+class Workspaces:
+    def __init__(
+        self,
+        api_url: str | None,
+        default_token: str | None,
+        store: AsyncInstallationStore | None = None,
+    ) -> None:
+        self._api_url = api_url
+        self._default = default_token
+        self._store = store
+        self._clients: dict[str, AsyncWebClient] = {}
+        self._tokens: dict[str, tuple[float, str | None]] = {}
+        self._auth: dict[str, AsyncSlackResponse] = {}
+        self.anonymous = make_client(None, api_url)  # OAuth exchanges, Socket Mode opening
+
+    async def token_for(self, team_id: str | None) -> str:
+        token = await self._stored_token(team_id) if team_id and self._store else None
+        token = token or self._default
+        if not token:
+            raise NotInstalled(team_id or "?")
+        return token
+
+    async def client_for(self, team_id: str | None) -> AsyncWebClient:
+        token = await self.token_for(team_id)
+        client = self._clients.get(token)
+        if client is None:
+            client = self._clients[token] = make_client(token, self._api_url)
+        return client
+
+    async def auth_test(self, token: str) -> AsyncSlackResponse:
+        response = self._auth.get(token)
+        if response is None:
+            client = self._clients.get(token) or make_client(token, self._api_url)
+            response = self._auth[token] = await client.auth_test()
+        return response
+
+    def forget(self, team_id: str | None = None) -> None:
+        """Drop cached tokens (after an install or uninstall)."""
+        if team_id is None:
+            self._tokens.clear()
+        else:
+            self._tokens.pop(team_id, None)
+
+    async def _stored_token(self, team_id: str) -> str | None:
+        now = time.monotonic()
+        cached = self._tokens.get(team_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        assert self._store is not None
+        bot = await self._store.async_find_bot(enterprise_id=None, team_id=team_id)
+        token = bot.bot_token if bot is not None else None
+        if token is not None:  # a miss is not kept: the workspace may install any moment
+            self._tokens[team_id] = (now + TOKEN_TTL_SECONDS, token)
+        return token
+
+
+class WorkspaceAuthorize(AsyncAuthorize):
+    """Bolt's authorize step, answered from `Workspaces`: a request from a workspace
+    payforward has no token for is refused by Bolt before any listener runs."""
+
+    def __init__(self, workspaces: Workspaces) -> None:
+        self._workspaces = workspaces
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        **actor: Any,
+    ) -> AuthorizeResult | None:
+        try:
+            token = await self._workspaces.token_for(team_id)
+        except NotInstalled:
+            return None
+        auth = await self._workspaces.auth_test(token)
+        return AuthorizeResult.from_auth_test_response(bot_token=token, auth_test_response=auth)

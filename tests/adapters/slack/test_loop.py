@@ -1,0 +1,106 @@
+"""The whole loop in Slack, in Socket Mode and HTTP mode alike: ask, offer, resolve
+with the modal, thanks, the board and App Home."""
+
+from __future__ import annotations
+
+from tests.adapters.slack import payloads
+from tests.adapters.slack.conftest import (
+    Slack,
+    in_channel,
+    mentions,
+    post_ask,
+    view_of,
+)
+
+
+async def test_an_ask_is_posted_as_an_escaped_card_and_confirmed_privately(slack: Slack) -> None:
+    fake = slack.fake
+    await slack.command(
+        "UALICE", "/ask", "Profiling <!channel> asyncio & <b>co</b>? <https://py-spy.dev|py-spy>"
+    )
+
+    (card,) = await fake.wait_for("chat.postMessage", in_channel("C1"))
+    posted = card.blocks_text()
+    assert "<!channel>" not in posted and "&lt;!channel&gt;" in posted
+    assert "&amp; &lt;b&gt;co&lt;/b&gt;?" in posted
+    assert "https://py-spy.dev" in posted and "|py-spy" not in posted
+    assert "<@UALICE>" in posted
+    actions = next(b for b in card.args["blocks"] if b["type"] == "actions")["elements"]
+    assert [(a["action_id"], a.get("style")) for a in actions] == [
+        ("offer", "primary"),
+        ("resolve", None),
+    ]
+    (answer,) = await fake.wait_for("respond")
+    assert answer.args["response_type"] == "ephemeral"
+    assert "Your ask is up as #1" in answer.blocks_text()
+
+
+async def test_a_reaction_offers_dms_the_asker_and_unreacting_withdraws(slack: Slack) -> None:
+    fake = slack.fake
+    _, ts = await post_ask(slack, "UALICE", "How do I profile asyncio code?")
+
+    await slack.event(payloads.reaction("T1", "UBOB", "C1", ts))
+    (dm,) = await fake.wait_for("chat.postMessage", in_channel("DUALICE"))
+    assert "<@UBOB> offered to help with #1" in dm.blocks_text()
+    assert [c.args["users"] for c in fake.of("conversations.open")] == ["UALICE"]
+    (ack,) = await fake.wait_for("chat.postEphemeral")
+    assert (ack.args["user"], ack.args["channel"]) == ("UBOB", "C1")
+    (update,) = await fake.wait_for("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("C1", ts)
+    assert "Offered to help: <@UBOB>" in update.blocks_text()
+
+    await slack.event(payloads.reaction("T1", "UBOB", "C1", ts, added=False))
+    (_, withdrawn) = await fake.wait_for("chat.update", count=2)
+    assert "Offered to help" not in withdrawn.blocks_text()
+
+
+async def test_resolving_opens_a_modal_with_the_helpers_and_credits_them(slack: Slack) -> None:
+    fake = slack.fake
+    ask_id, ts = await post_ask(slack, "UALICE", "How do I profile asyncio code?")
+    await slack.interact(
+        payloads.button("T1", "UBOB", "offer", ask_id, "C1", ts, fake.response_url())
+    )
+    await fake.wait_for("chat.postMessage", in_channel("DUALICE"))
+
+    await slack.interact(
+        payloads.button("T1", "UALICE", "resolve", ask_id, "C1", ts, fake.response_url())
+    )
+    (opened,) = await fake.wait_for("views.open")
+    view = view_of(opened)
+    assert opened.args["trigger_id"]
+    helpers = next(b for b in view["blocks"] if b.get("block_id") == "helpers")
+    assert helpers["element"] == {
+        "type": "multi_users_select",
+        "action_id": "helpers",
+        "initial_users": ["UBOB"],
+    }
+    note = next(b for b in view["blocks"] if b.get("block_id") == "note")
+    assert note["element"]["type"] == "plain_text_input"
+
+    values = {
+        "helpers": {"helpers": {"type": "multi_users_select", "selected_users": ["UBOB"]}},
+        "note": {"note": {"type": "plain_text_input", "value": "py-spy did it"}},
+    }
+    await slack.interact(payloads.submission("T1", "UALICE", view, values))
+    await fake.wait_for("chat.update", mentions("Resolved"))
+    (credited,) = await fake.wait_for("chat.postMessage", in_channel("DUBOB"))
+    assert "<@UALICE> resolved #1 and credited you" in credited.blocks_text()
+    (done,) = await fake.wait_for("chat.postEphemeral", lambda c: c.args["user"] == "UALICE")
+    assert done.args["channel"] == "C1" and "thanked <@UBOB>" in done.blocks_text()
+
+    await slack.command("UCAROL", "/payforward", "leaderboard")
+    await fake.wait_for("respond", mentions("<@UBOB>"))
+
+
+async def test_app_home_shows_the_members_stats_and_the_asks_that_need_help(slack: Slack) -> None:
+    fake = slack.fake
+    await post_ask(slack, "UALICE", "Who knows Alembic?")
+
+    await slack.event(payloads.home_opened("T1", "UBOB"))
+    (published,) = await fake.wait_for("views.publish")
+    assert published.args["user_id"] == "UBOB"
+    view = view_of(published)
+    assert view["type"] == "home"
+    shown = published.blocks_text() + str(view)
+    assert "Your pay-it-forward" in shown
+    assert "Who knows Alembic?" in shown
