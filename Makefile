@@ -33,6 +33,8 @@ test: lint
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.core_throughput
 	$(BIN)/python -m bench.leaderboard
+	$(BIN)/python -m bench.slack_http
+	$(BIN)/python -m bench.discord_interactions
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

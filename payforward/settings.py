@@ -53,6 +53,7 @@ class Settings(BaseSettings):
         "discord_guild_ids",
         "discord_api_url",
         "discord_gateway_url",
+        "discord_shard_count",
         mode="before",
     )
     @classmethod

@@ -178,3 +178,12 @@ def test_settings_read_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n")
 
     assert Settings().database_url == "sqlite:///from-dotenv.db"
+
+
+def test_env_example_loads_as_a_dotenv_file() -> None:
+    """Copying .env.example to .env must give a working configuration: blanks are unset."""
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert not settings.slack_enabled and not settings.discord_enabled
+    assert settings.discord_shard_count is None
+    assert settings.database_url == "sqlite:///payforward.db"
