@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+DEFAULT_DATABASE_URL = "sqlite:///payforward.db"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
     )
 
     # repr=False: a PostgreSQL URL may carry a password.
-    database_url: str = Field(default="sqlite:///payforward.db", repr=False)
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None  # set: Socket Mode; unset: HTTP mode
     slack_signing_secret: SecretStr | None = None
@@ -69,6 +71,11 @@ class Settings(BaseSettings):
         if level not in logging.getLevelNamesMapping():
             raise ValueError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; not {value!r}")
         return level
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return DEFAULT_DATABASE_URL if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_url")
     @classmethod

@@ -187,3 +187,8 @@ def test_env_example_loads_as_a_dotenv_file() -> None:
     assert not settings.slack_enabled and not settings.discord_enabled
     assert settings.discord_shard_count is None
     assert settings.database_url == "sqlite:///payforward.db"
+
+
+def test_a_blank_database_url_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert Settings(_env_file=None).database_url == "sqlite:///payforward.db"  # type: ignore[call-arg]
