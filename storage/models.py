@@ -214,7 +214,12 @@ class GiveRow(Base):
 
 class OutboxRow(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "due_at"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "due_at"),
+        # add(replace_key=…): find the queued card a newer one replaces.
+        Index("ix_outbox_replace", "community_id", "replace_key"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     community_id: Mapped[str]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from bot.messages import Message, ToChannel, text
 from bot.ports import UnitOfWork
 from storage.db import make_engine
 from storage.uow import unit_of_work_factory
@@ -115,6 +116,14 @@ async def test_shared_is_a_range_of_ix_gives_created(plan_of: Any) -> None:
 
 async def test_an_asks_gives_are_a_seek(plan_of: Any) -> None:
     assert "ix_gives_ask (ask_id=?)" in await plan_of(lambda uow: uow.gives.for_ask(1))
+
+
+async def test_a_newer_card_finds_the_queued_one_by_its_key(plan_of: Any) -> None:
+    card = Message(blocks=(text("#1"),))
+    plan = await plan_of(
+        lambda uow: uow.outbox.add(C, ToChannel("C1"), card, START, replace_key="card:1")
+    )
+    assert "USING INDEX ix_outbox_replace (community_id=? AND replace_key=?)" in plan, plan
 
 
 async def test_a_members_offers_start_from_the_member(plan_of: Any) -> None:
