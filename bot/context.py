@@ -47,21 +47,15 @@ class Context:
             self.cid, ToChannel(channel_id), message, self.now, purpose=purpose
         )
 
-    async def update(
-        self, ref: MessageRef, message: Message, key: str | None = None, purpose: str = ""
-    ) -> None:
-        await self.uow.outbox.add(
-            self.cid, ToMessage(ref), message, self.now, purpose=purpose, replace_key=key
-        )
+    async def update(self, ref: MessageRef, message: Message) -> None:
+        await self.uow.outbox.add(self.cid, ToMessage(ref), message, self.now)
 
     async def refresh_card(self, ask: Ask) -> None:
         """Queue an edit of the ask's card; before the card is posted, the post itself
         re-checks the card when it is delivered (see PayForward.delivered)."""
         if ask.message is not None:
             card = await render_card(self.uow, self.community, ask)
-            await self.update(
-                ask.message, card, key=f"card:{ask.id}", purpose=f"card_edit:{ask.id}"
-            )
+            await queue_card_edit(self.uow, ask, ask.message, card, self.now)
 
     async def known(self, info: MemberInfo) -> Member:
         """A mentioned member: stored if new; a forgotten member's name is not stored again."""
@@ -75,6 +69,21 @@ class Context:
             member = replace(member, display_name=info.display_name)
             await self.uow.members.save(member)
         return member
+
+
+async def queue_card_edit(
+    uow: UnitOfWork, ask: Ask, ref: MessageRef, card: Message, now: datetime
+) -> None:
+    """Queue an edit of the ask's card at `ref`. A newer edit replaces a queued one, and
+    the purpose lets a failed edit close the ask (PayForward.delivered)."""
+    await uow.outbox.add(
+        ask.community_id,
+        ToMessage(ref),
+        card,
+        now,
+        purpose=f"card_edit:{ask.id}",
+        replace_key=f"card:{ask.id}",
+    )
 
 
 async def render_card(uow: UnitOfWork, community: Community, ask: Ask) -> Message:

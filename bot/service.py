@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot import admin, asking, copy, giving, membership
-from bot.context import Context, Refusal, render_card, touch_member
+from bot.context import Context, Refusal, queue_card_edit, render_card, touch_member
 from bot.domain import AskStatus, Community
 from bot.events import (
     ButtonPressed,
@@ -23,7 +23,7 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.messages import Answer, Delivered, Delivery, Reply, RetryAfter, ToMember, ToMessage
+from bot.messages import Answer, Delivered, Delivery, Reply, RetryAfter, ToMember
 from bot.ports import Clock, OutboxItem, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -84,15 +84,7 @@ class PayForward:
         community = await community_of(uow, ask.community_id)
         card = await render_card(uow, community, ask)
         if card != item.message:  # offers or a resolution arrived before the card was up
-            now = self._clock.now()
-            await uow.outbox.add(
-                ask.community_id,
-                ToMessage(delivery.ref),
-                card,
-                now,
-                purpose=f"card_edit:{ask.id}",
-                replace_key=f"card:{ask.id}",
-            )
+            await queue_card_edit(uow, ask, delivery.ref, card, self._clock.now())
 
     async def _after_failure(self, uow: UnitOfWork, item: OutboxItem, now: datetime) -> None:
         """A card that cannot be posted or edited (no access, or deleted) closes its ask:
