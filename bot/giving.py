@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from bot import copy, ledger
 from bot.context import Context, Refusal
-from bot.domain import MAX_NOTE_LENGTH, AskStatus, Give, GiveSource, GiveStatus, Member, OfferStatus
+from bot.domain import MAX_NOTE_LENGTH, Give, GiveSource, GiveStatus, Member, OfferStatus
 from bot.events import CommandInvoked
 from bot.messages import Answer, Reply
 from bot.parsing import leading_mention
@@ -62,7 +62,7 @@ async def _ask_they_helped_with(ctx: Context, helper_id: str) -> int | None:
     """Link a thanks to the thanker's newest open ask the helper offered on, if any."""
     for ask in reversed(await ctx.uow.asks.open_asks(ctx.cid, asker_id=ctx.member_id, limit=50)):
         offer = await ctx.uow.asks.get_offer(ask.id, helper_id)
-        if ask.status is AskStatus.OPEN and offer and offer.status is OfferStatus.ACTIVE:
+        if offer is not None and offer.status is OfferStatus.ACTIVE:
             return ask.id
     return None
 

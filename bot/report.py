@@ -151,10 +151,12 @@ def private_board(report: WeeklyReport, member_id: str) -> Message:
     if report.empty:
         blocks.append(text("No confirmed help yet this week — yours could be the first."))
     blocks.extend(standing_line(s) for s in report.table[:TOP])
-    mine = next((s for s in report.table if s.member_id == member_id), None)
+    position, mine = next(
+        ((i, s) for i, s in enumerate(report.table) if s.member_id == member_id), (0, None)
+    )
     if mine is None:
         blocks.append(text("You're not on the board this week yet.", style=Style.CONTEXT))
-    elif mine.rank > TOP or report.table.index(mine) >= TOP:
+    elif position >= TOP:  # not among the lines above
         blocks.append(text(f"You: #{mine.rank} — {scores(mine)}", style=Style.CONTEXT))
     if report.needs_help:
         blocks.append(text("Asks that need help", style=Style.HEADING))

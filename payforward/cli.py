@@ -78,7 +78,7 @@ def run(settings: Settings) -> None:
         if enabled
     ]
     if platforms:
-        _run_platforms(settings, platforms)
+        _run_platforms(settings)
         return
     click.echo(NO_PLATFORM_NOTICE, err=True)
     _run_console(settings, member="you", clock=ManualClock(SystemClock().now()))
@@ -149,20 +149,12 @@ def invite_url(settings: Settings) -> None:
     click.echo(url(settings.discord_application_id))
 
 
-def _run_platforms(settings: Settings, platforms: list[str]) -> None:
+def _run_platforms(settings: Settings) -> None:
     async def serve() -> None:
         await bootstrap.migrate(settings)
         await bootstrap.run_platforms(settings, SystemClock())
 
-    try:
-        asyncio.run(serve())
-    except ModuleNotFoundError as missing:
-        if not (missing.name or "").startswith("adapters."):
-            raise
-        raise click.ClickException(
-            f"the {'/'.join(platforms)} adapter is not part of this version of payforward; "
-            "unset its credentials to run the console community."
-        ) from None
+    asyncio.run(serve())
 
 
 def _run_console(settings: Settings, *, member: str, clock: ManualClock) -> None:
