@@ -130,6 +130,11 @@ class AskRow(Base):
         Index("ix_asks_status", "community_id", "status", "created_at"),
         # by_asker, open_asks(asker_id=…) and erase_texts look asks up by asker.
         Index("ix_asks_asker", "community_id", "asker_id", "created_at"),
+        # Follow-ups, across every community, so led by status: stale_asks, a range of
+        # last_activity_at; asks_to_bump, of created_at; offers_due and the marks
+        # start from the open asks on either.
+        Index("ix_asks_activity", "status", "last_activity_at"),
+        Index("ix_asks_bump", "status", "bumped_at", "created_at"),
         NEVER_REUSE_IDS,
     )
 
@@ -218,6 +223,8 @@ class OutboxRow(Base):
         Index("ix_outbox_due", "status", "due_at"),
         # add(replace_key=…): find the queued card a newer one replaces.
         Index("ix_outbox_replace", "community_id", "replace_key"),
+        # prune: what left the queue before an instant.
+        Index("ix_outbox_sent", "status", "sent_at"),
         NEVER_REUSE_IDS,
     )
 
@@ -239,10 +246,27 @@ class OutboxRow(Base):
 
 class ProcessedEventRow(Base):
     __tablename__ = "processed_events"
+    __table_args__ = (Index("ix_processed_events_seen", "seen_at"),)  # prune
 
     community_id: Mapped[str] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(primary_key=True)
     seen_at: Mapped[datetime]
+
+
+class JobRunRow(Base):
+    """One run of a scheduled job (storage/jobs.py): the key makes it happen once."""
+
+    __tablename__ = "job_runs"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(primary_key=True)  # e.g. the week it is for
+    owner: Mapped[str]  # the process holding the run
+    status: Mapped[str] = mapped_column(String(16))  # running, done
+    cursor: Mapped[str | None] = mapped_column(Text)  # how far a run in steps got
+    lease_until: Mapped[datetime]  # a crashed holder's run is taken over after this
+    claimed_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
 
 
 def _table(model: type[Base]) -> Table:
@@ -256,3 +280,4 @@ offers = _table(OfferRow)
 gives = _table(GiveRow)
 outbox = _table(OutboxRow)
 processed_events = _table(ProcessedEventRow)
+job_runs = _table(JobRunRow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import codec
@@ -98,8 +98,14 @@ class SqlOutboxRepository:
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         await self._finish(item_id, status=SENT, sent_at=at)
 
-    async def retry_at(self, item_id: int, due_at: datetime, error: str) -> None:
-        await self._finish(item_id, status=PENDING, due_at=due_at, last_error=error)
+    async def retry_at(
+        self, item_id: int, due_at: datetime, error: str, *, refund: bool = False
+    ) -> None:
+        values: dict[str, Any] = {"status": PENDING, "due_at": due_at, "last_error": error}
+        if refund:
+            o = outbox.c
+            values["attempts"] = case((o.attempts > 0, o.attempts - 1), else_=0)
+        await self._finish(item_id, **values)
 
     async def mark_failed(self, item_id: int, at: datetime, reason: str) -> None:
         await self._finish(item_id, status=FAILED, sent_at=at, last_error=reason)
@@ -116,3 +122,16 @@ class SqlOutboxRepository:
                 outbox.c.member_id == member_id,
             )
         )
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        """A seek on ix_outbox_due (status, due_at)."""
+        o = outbox.c
+        stmt = select(func.min(o.due_at)).where(o.status == PENDING, o.due_at > after)
+        due: datetime | None = (await self._conn.execute(stmt)).scalar_one()
+        return due
+
+    async def prune(self, before: datetime) -> int:
+        """Ranges of ix_outbox_sent (status, sent_at)."""
+        o = outbox.c
+        stmt = delete(outbox).where(o.status.in_((SENT, FAILED)), o.sent_at < before)
+        return (await self._conn.execute(stmt)).rowcount

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, insert, select, update
+from sqlalchemy import ColumnElement, Select, Update, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import Ask, AskStatus, Community, Member, MessageRef, Offer, OfferStatus, OptOut
+from bot.ports import FollowUpMarks
 from storage import rows
 from storage.gives import SqlGiveRepository
+from storage.jobs import SqlJobRunRepository
 from storage.models import asks, communities, members, offers, processed_events
 from storage.outbox import SqlOutboxRepository
 from storage.sql import not_for_index, upsert_insert
@@ -25,9 +28,13 @@ __all__ = [
     "SqlCommunityRepository",
     "SqlEventLog",
     "SqlGiveRepository",
+    "SqlJobRunRepository",
     "SqlMemberRepository",
     "SqlOutboxRepository",
 ]
+
+OPEN, ACTIVE = AskStatus.OPEN.value, OfferStatus.ACTIVE.value
+REMINDER_COUNTS = (0, 1, 2)  # FollowUpMarks.offers: one mark per count
 
 
 class SqlCommunityRepository:
@@ -104,6 +111,21 @@ class SqlMemberRepository:
             members.c.community_id == community_id, column.is_(True)
         )
         return set((await self._conn.execute(stmt)).scalars())
+
+    async def active_page(
+        self, community_id: str, since: datetime, after_member_id: str | None, limit: int
+    ) -> list[Member]:
+        """Walks the primary key, filtering on activity (kept out of index choice), so
+        each page starts where the last ended: ix_members_activity would sort every
+        active member of the community again for each page."""
+        where = [
+            members.c.community_id == community_id,
+            not_for_index(members.c.last_active_at >= since),
+        ]
+        if after_member_id is not None:
+            where.append(members.c.member_id > after_member_id)
+        stmt = select(*rows.MEMBER_COLUMNS).where(*where).order_by(members.c.member_id).limit(limit)
+        return [rows.member_from_row(row) for row in await self._conn.execute(stmt)]
 
 
 class SqlAskRepository:
@@ -201,12 +223,140 @@ class SqlAskRepository:
         )
         return [rows.offer_from_row(row) for row in await self._conn.execute(stmt)]
 
+    async def latest_channel(self, community_id: str) -> str | None:
+        """The newest ask is the one with the highest number: a seek on uq_asks_number."""
+        stmt = (
+            select(asks.c.channel_id)
+            .where(asks.c.community_id == community_id)
+            .order_by(asks.c.number.desc())
+            .limit(1)
+        )
+        channel: str | None = (await self._conn.execute(stmt)).scalar_one_or_none()
+        return channel
+
     async def erase_texts(self, community_id: str, asker_id: str, replacement: str) -> None:
         await self._conn.execute(
             update(asks)
             .where(asks.c.community_id == community_id, asks.c.asker_id == asker_id)
             .values(text=replacement)
         )
+
+    # Follow-ups, across every community. Active offers stay active when their ask is
+    # resolved or closed, so offers are reached from the open asks (an index led by
+    # status), which close_stale keeps few, never from an index of every offer made.
+
+    async def _changed(self, stmt: Update) -> bool:
+        """Conditional updates: the condition is in the WHERE, so of two processes
+        acting on the same item at once, only one sees a row change."""
+        return (await self._conn.execute(stmt)).rowcount == 1
+
+    @staticmethod
+    def _offers_on_open_asks(*columns: ColumnElement[Any], reminders_sent: int) -> Select[Any]:
+        return (
+            select(*columns)
+            .select_from(asks)
+            .join(offers, offers.c.ask_id == asks.c.id)
+            .where(
+                asks.c.status == OPEN,
+                offers.c.status == ACTIVE,
+                offers.c.reminders_sent == reminders_sent,
+            )
+        )
+
+    async def offers_due(
+        self, reminders_sent: int, made_before: datetime, limit: int
+    ) -> list[tuple[Ask, Offer]]:
+        stmt = (
+            self._offers_on_open_asks(*rows.ASK_AND_OFFER_COLUMNS, reminders_sent=reminders_sent)
+            .where(offers.c.created_at <= made_before)
+            .order_by(offers.c.created_at, offers.c.ask_id, offers.c.member_id)
+            .limit(limit)
+        )
+        return [rows.ask_and_offer_from_row(row) for row in await self._conn.execute(stmt)]
+
+    @staticmethod
+    def _offer_now(ask_id: int, member_id: str, reminders_sent: int) -> Update:
+        return update(offers).where(
+            offers.c.ask_id == ask_id,
+            offers.c.member_id == member_id,
+            offers.c.status == ACTIVE,
+            offers.c.reminders_sent == reminders_sent,
+        )
+
+    async def advance_offer(self, ask_id: int, member_id: str, reminders_sent: int) -> bool:
+        stmt = self._offer_now(ask_id, member_id, reminders_sent)
+        return await self._changed(stmt.values(reminders_sent=offers.c.reminders_sent + 1))
+
+    async def lapse_offer(self, ask_id: int, member_id: str, reminders_sent: int) -> bool:
+        stmt = self._offer_now(ask_id, member_id, reminders_sent)
+        return await self._changed(stmt.values(status=OfferStatus.LAPSED.value))
+
+    @staticmethod
+    def _unbumped() -> tuple[ColumnElement[bool], ...]:
+        active = exists().where(offers.c.ask_id == asks.c.id, offers.c.status == ACTIVE)
+        return (asks.c.status == OPEN, asks.c.bumped_at.is_(None), ~active)
+
+    async def asks_to_bump(
+        self, created_before: datetime, created_after: datetime, limit: int
+    ) -> list[Ask]:
+        """A range of ix_asks_bump (status, bumped_at, created_at)."""
+        return await self._many(
+            *self._unbumped(),
+            asks.c.created_at > created_after,
+            asks.c.created_at <= created_before,
+            limit=limit,
+        )
+
+    async def mark_bumped(self, ask_id: int, at: datetime) -> bool:
+        stmt = (
+            update(asks)
+            .where(asks.c.id == ask_id, asks.c.status == OPEN, asks.c.bumped_at.is_(None))
+            .values(bumped_at=at)
+        )
+        return await self._changed(stmt)
+
+    @staticmethod
+    def _stale(inactive_since: datetime) -> tuple[ColumnElement[bool], ...]:
+        return (asks.c.status == OPEN, asks.c.last_activity_at <= inactive_since)
+
+    async def stale_asks(self, inactive_since: datetime, limit: int) -> list[Ask]:
+        """A range of ix_asks_activity (status, last_activity_at)."""
+        stmt = (
+            select(*rows.ASK_COLUMNS)
+            .where(*self._stale(inactive_since))
+            .order_by(asks.c.last_activity_at, asks.c.id)
+            .limit(limit)
+        )
+        return [rows.ask_from_row(row) for row in await self._conn.execute(stmt)]
+
+    async def close_stale(self, ask_id: int, inactive_since: datetime) -> bool:
+        stmt = (
+            update(asks)
+            .where(asks.c.id == ask_id, *self._stale(inactive_since))
+            .values(status=AskStatus.CLOSED.value)
+        )
+        return await self._changed(stmt)
+
+    async def follow_up_marks(self, bump_after: datetime) -> FollowUpMarks:
+        """One SELECT of five "oldest first, take one" subqueries, each on an index."""
+        created, activity = asks.c.created_at, asks.c.last_activity_at
+        oldest_offers = [
+            self._offers_on_open_asks(offers.c.created_at, reminders_sent=count)
+            .order_by(offers.c.created_at)
+            .limit(1)
+            .scalar_subquery()
+            for count in REMINDER_COUNTS
+        ]
+        unbumped = (
+            select(created)
+            .where(*self._unbumped(), created > bump_after)
+            .order_by(created)
+            .limit(1)
+        )
+        inactive = select(activity).where(asks.c.status == OPEN).order_by(activity).limit(1)
+        stmt = select(*oldest_offers, unbumped.scalar_subquery(), inactive.scalar_subquery())
+        *marks, oldest_unbumped, least_active = (await self._conn.execute(stmt)).one()
+        return FollowUpMarks(tuple(marks), oldest_unbumped, least_active)
 
 
 class SqlEventLog:
@@ -224,3 +374,8 @@ class SqlEventLog:
             .returning(processed_events.c.event_id)
         )
         return (await self._conn.execute(stmt)).first() is not None
+
+    async def prune(self, before: datetime) -> int:
+        """A range of ix_processed_events_seen."""
+        stmt = delete(processed_events).where(processed_events.c.seen_at < before)
+        return (await self._conn.execute(stmt)).rowcount

@@ -38,6 +38,9 @@ MEMBER_COLUMNS = tuple(members.c)
 ASK_COLUMNS = tuple(asks.c)
 OFFER_COLUMNS = tuple(offers.c)
 GIVE_COLUMNS = tuple(gives.c)
+# An ask and one of its offers in one row: the offer's columns are prefixed, as both
+# tables have a status and a created_at.
+ASK_AND_OFFER_COLUMNS = (*ASK_COLUMNS, *(c.label(f"offer_{c.name}") for c in offers.c))
 OUTBOX_COLUMNS = (
     outbox.c.id,
     outbox.c.community_id,
@@ -168,6 +171,17 @@ def offer_from_row(row: Row[Any]) -> Offer:
         status=OfferStatus(row.status),
         created_at=row.created_at,
         reminders_sent=row.reminders_sent,
+    )
+
+
+def ask_and_offer_from_row(row: Row[Any]) -> tuple[Ask, Offer]:
+    offer = row._mapping
+    return ask_from_row(row), Offer(
+        ask_id=offer["offer_ask_id"],
+        member_id=offer["offer_member_id"],
+        status=OfferStatus(offer["offer_status"]),
+        created_at=offer["offer_created_at"],
+        reminders_sent=offer["offer_reminders_sent"],
     )
 
 

@@ -13,6 +13,7 @@ from bot.ports import (
     CommunityRepository,
     EventLog,
     GiveRepository,
+    JobRunRepository,
     MemberRepository,
     OutboxRepository,
 )
@@ -21,6 +22,7 @@ from storage.repositories import (
     SqlCommunityRepository,
     SqlEventLog,
     SqlGiveRepository,
+    SqlJobRunRepository,
     SqlMemberRepository,
     SqlOutboxRepository,
 )
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
     gives: GiveRepository
     outbox: OutboxRepository
     events: EventLog
+    jobs: JobRunRepository
 
     def __init__(self, engine: AsyncEngine, turn: asyncio.Lock | None = None) -> None:
         self._engine = engine
@@ -68,6 +71,7 @@ class SqlUnitOfWork:
         self.gives = SqlGiveRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.events = SqlEventLog(conn)
+        self.jobs = SqlJobRunRepository(conn)
         return self
 
     async def __aexit__(

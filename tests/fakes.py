@@ -28,7 +28,7 @@ from bot.domain import (
     PairWeek,
 )
 from bot.messages import Delivered, Delivery, Message, Target
-from bot.ports import OutboxItem
+from bot.ports import FollowUpMarks, JobClaim, OutboxItem
 
 
 @dataclass
@@ -38,6 +38,16 @@ class _Row:
     lease_until: datetime | None = None
     replace_key: str | None = None
     error: str = ""
+    sent_at: datetime | None = None  # when it was sent or given up on
+
+
+@dataclass
+class _JobRun:
+    owner: str
+    lease_until: datetime
+    status: str = "running"
+    cursor: str | None = None
+    finished_at: datetime | None = None
 
 
 @dataclass
@@ -49,7 +59,8 @@ class FakeState:
     offers: dict[tuple[int, str], Offer] = field(default_factory=dict)
     gives: dict[int, Give] = field(default_factory=dict)
     outbox: dict[int, _Row] = field(default_factory=dict)
-    events: set[tuple[str, str]] = field(default_factory=set)
+    events: dict[tuple[str, str], datetime] = field(default_factory=dict)  # → first seen
+    job_runs: dict[tuple[str, str, str], _JobRun] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -115,6 +126,21 @@ class FakeMembers:
             for (cid, _), m in self.s.members.items()
             if cid == community_id and opt_out in m.opt_outs
         }
+
+    async def active_page(
+        self, community_id: str, since: datetime, after_member_id: str | None, limit: int
+    ) -> list[Member]:
+        return sorted(
+            (
+                m
+                for (cid, mid), m in self.s.members.items()
+                if cid == community_id
+                and m.last_active_at is not None
+                and m.last_active_at >= since
+                and (after_member_id is None or mid > after_member_id)
+            ),
+            key=lambda m: m.member_id,
+        )[:limit]
 
 
 class FakeAsks:
@@ -209,6 +235,102 @@ class FakeAsks:
     async def erase_texts(self, community_id: str, asker_id: str, replacement: str) -> None:
         for ask in await self.by_asker(community_id, asker_id):
             self.s.asks[ask.id] = replace(ask, text=replacement)
+
+    async def latest_channel(self, community_id: str) -> str | None:
+        mine = [a for a in self.s.asks.values() if a.community_id == community_id]
+        return max(mine, key=lambda a: a.number).channel_id if mine else None
+
+    # Follow-ups: every community; conditional changes say whether they happened.
+
+    def _due(self, reminders_sent: int) -> list[tuple[Ask, Offer]]:
+        return sorted(
+            (
+                (self.s.asks[o.ask_id], o)
+                for o in self.s.offers.values()
+                if o.status is OfferStatus.ACTIVE
+                and o.reminders_sent == reminders_sent
+                and self.s.asks[o.ask_id].status is AskStatus.OPEN
+            ),
+            key=lambda pair: (pair[1].created_at, pair[1].ask_id, pair[1].member_id),
+        )
+
+    async def offers_due(
+        self, reminders_sent: int, made_before: datetime, limit: int
+    ) -> list[tuple[Ask, Offer]]:
+        due = self._due(reminders_sent)
+        return [(a, o) for a, o in due if o.created_at <= made_before][:limit]
+
+    def _offer_at(self, ask_id: int, member_id: str, reminders_sent: int) -> Offer | None:
+        """The offer, if it is still active with `reminders_sent` reminders."""
+        offer = self.s.offers.get((ask_id, member_id))
+        if offer is None or offer.status is not OfferStatus.ACTIVE:
+            return None
+        return offer if offer.reminders_sent == reminders_sent else None
+
+    async def advance_offer(self, ask_id: int, member_id: str, reminders_sent: int) -> bool:
+        if (offer := self._offer_at(ask_id, member_id, reminders_sent)) is None:
+            return False
+        self.s.offers[(ask_id, member_id)] = replace(offer, reminders_sent=reminders_sent + 1)
+        return True
+
+    async def lapse_offer(self, ask_id: int, member_id: str, reminders_sent: int) -> bool:
+        if (offer := self._offer_at(ask_id, member_id, reminders_sent)) is None:
+            return False
+        self.s.offers[(ask_id, member_id)] = replace(offer, status=OfferStatus.LAPSED)
+        return True
+
+    def _unbumped(self) -> list[Ask]:
+        return sorted(
+            (
+                a
+                for a in self.s.asks.values()
+                if a.status is AskStatus.OPEN
+                and a.bumped_at is None
+                and not self._active_offers(a.id)
+            ),
+            key=lambda a: (a.created_at, a.id),
+        )
+
+    async def asks_to_bump(
+        self, created_before: datetime, created_after: datetime, limit: int
+    ) -> list[Ask]:
+        window = [a for a in self._unbumped() if created_after < a.created_at <= created_before]
+        return window[:limit]
+
+    async def mark_bumped(self, ask_id: int, at: datetime) -> bool:
+        ask = self.s.asks.get(ask_id)
+        if ask is None or ask.status is not AskStatus.OPEN or ask.bumped_at is not None:
+            return False
+        self.s.asks[ask_id] = replace(ask, bumped_at=at)
+        return True
+
+    def _stale(self, inactive_since: datetime) -> list[Ask]:
+        return sorted(
+            (
+                a
+                for a in self.s.asks.values()
+                if a.status is AskStatus.OPEN and a.last_activity_at <= inactive_since
+            ),
+            key=lambda a: (a.last_activity_at, a.id),
+        )
+
+    async def stale_asks(self, inactive_since: datetime, limit: int) -> list[Ask]:
+        return self._stale(inactive_since)[:limit]
+
+    async def close_stale(self, ask_id: int, inactive_since: datetime) -> bool:
+        if ask_id not in {a.id for a in self._stale(inactive_since)}:
+            return False
+        self.s.asks[ask_id] = replace(self.s.asks[ask_id], status=AskStatus.CLOSED)
+        return True
+
+    async def follow_up_marks(self, bump_after: datetime) -> FollowUpMarks:
+        offers = tuple(min((o.created_at for _, o in self._due(n)), default=None) for n in range(3))
+        unbumped = min(
+            (a.created_at for a in self._unbumped() if a.created_at > bump_after), default=None
+        )
+        open_asks = (a for a in self.s.asks.values() if a.status is AskStatus.OPEN)
+        inactive = min((a.last_activity_at for a in open_asks), default=None)
+        return FollowUpMarks(offers, unbumped, inactive)
 
 
 class FakeGives:
@@ -347,15 +469,20 @@ class FakeOutbox:
         return [r.item for r in due]
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
-        self.s.outbox[item_id].status = "sent"
-
-    async def retry_at(self, item_id: int, due_at: datetime, error: str) -> None:
         row = self.s.outbox[item_id]
-        row.item, row.lease_until, row.error = replace(row.item, due_at=due_at), None, error
+        row.status, row.sent_at = "sent", at
+
+    async def retry_at(
+        self, item_id: int, due_at: datetime, error: str, *, refund: bool = False
+    ) -> None:
+        row = self.s.outbox[item_id]
+        attempts = max(row.item.attempts - 1, 0) if refund else row.item.attempts
+        row.item = replace(row.item, due_at=due_at, attempts=attempts)
+        row.lease_until, row.error = None, error
 
     async def mark_failed(self, item_id: int, at: datetime, reason: str) -> None:
         row = self.s.outbox[item_id]
-        row.status, row.error = "failed", reason
+        row.status, row.sent_at, row.error = "failed", at, reason
 
     async def pending_count(self) -> int:
         return sum(r.status == "pending" for r in self.s.outbox.values())
@@ -370,6 +497,20 @@ class FakeOutbox:
             ):
                 del self.s.outbox[key]
 
+    async def next_due(self, after: datetime) -> datetime | None:
+        pending = (r.item.due_at for r in self.s.outbox.values() if r.status == "pending")
+        return min((due for due in pending if due > after), default=None)
+
+    async def prune(self, before: datetime) -> int:
+        gone = [
+            key
+            for key, r in self.s.outbox.items()
+            if r.status in ("sent", "failed") and r.sent_at is not None and r.sent_at < before
+        ]
+        for key in gone:
+            del self.s.outbox[key]
+        return len(gone)
+
 
 class FakeEvents:
     def __init__(self, s: FakeState) -> None:
@@ -379,8 +520,65 @@ class FakeEvents:
         key = (community_id, event_id)
         if key in self.s.events:
             return False
-        self.s.events.add(key)
+        self.s.events[key] = at
         return True
+
+    async def prune(self, before: datetime) -> int:
+        gone = [key for key, seen in self.s.events.items() if seen < before]
+        for key in gone:
+            del self.s.events[key]
+        return len(gone)
+
+
+class FakeJobRuns:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    async def claim(
+        self,
+        community_id: str,
+        job: str,
+        period: str,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> JobClaim | None:
+        key = (community_id, job, period)
+        run = self.s.job_runs.get(key)
+        if run is None:
+            self.s.job_runs[key] = _JobRun(owner, lease_until)
+            return JobClaim(community_id, job, period, owner)
+        if run.status != "running" or run.lease_until > now:
+            return None
+        run.owner, run.lease_until = owner, lease_until
+        return JobClaim(community_id, job, period, owner, run.cursor)
+
+    def _held(self, claim: JobClaim) -> _JobRun | None:
+        run = self.s.job_runs.get((claim.community_id, claim.job, claim.period))
+        held = run is not None and run.owner == claim.owner and run.status == "running"
+        return run if held else None
+
+    async def progress(self, claim: JobClaim, cursor: str, lease_until: datetime) -> bool:
+        if (run := self._held(claim)) is None:
+            return False
+        run.cursor, run.lease_until = cursor, lease_until
+        return True
+
+    async def finish(self, claim: JobClaim, now: datetime) -> bool:
+        if (run := self._held(claim)) is None:
+            return False
+        run.status, run.finished_at = "done", now
+        return True
+
+    async def prune(self, before: datetime) -> int:
+        gone = [
+            key
+            for key, run in self.s.job_runs.items()
+            if run.status == "done" and run.finished_at is not None and run.finished_at < before
+        ]
+        for key in gone:
+            del self.s.job_runs[key]
+        return len(gone)
 
 
 class FakeDatabase:
@@ -406,6 +604,7 @@ class FakeUnitOfWork:
         self.gives = FakeGives(self.state)
         self.outbox = FakeOutbox(self.state)
         self.events = FakeEvents(self.state)
+        self.jobs = FakeJobRuns(self.state)
         return self
 
     async def __aexit__(
@@ -455,6 +654,8 @@ class FakeChat:
             if not isinstance(outcome, Delivered):
                 return outcome
         self.sent.append(sent)
+        if self.on_send is not None:
+            self.on_send(sent)
         self._next += 1
         return Delivered(MessageRef(channel, f"m{self._next}"))
 

@@ -1,7 +1,8 @@
 """Storage fixtures: the same contract tests run against every backend in BACKENDS.
 
 To add a backend (e.g. the in-memory fake), append a param to BACKENDS and a branch
-to `open_backend`; everything else builds on those two.
+to `open_backend`; everything else builds on those two. The fake has its branch; the
+modules whose contracts it keeps list it themselves (WITH_FAKE).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.ports import UnitOfWorkFactory
 from storage.db import async_url, make_engine
 from storage.migrate import upgrade
 from storage.uow import unit_of_work_factory
+from tests.fakes import FakeDatabase
 
 POSTGRES_ENV = "PAYFORWARD_TEST_POSTGRES_URL"
 
@@ -31,6 +33,7 @@ SQL_BACKENDS = [
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
 BACKENDS = [*SQL_BACKENDS]
+WITH_FAKE = [*BACKENDS, pytest.param("fake", id="fake")]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ def uow_factory(storage: Backend) -> UnitOfWorkFactory:
 @asynccontextmanager
 async def open_backend(name: str, tmp_path: Path) -> AsyncIterator[Backend]:
     """A fresh, empty, migrated store of kind `name`: all backend set-up lives here."""
+    if name == "fake":
+        yield Backend(name, FakeDatabase().uow)
+        return
     if name == "sqlite":
         url = f"sqlite:///{tmp_path / 'payforward.db'}"
         await upgrade(url)
@@ -75,6 +81,18 @@ async def open_backend(name: str, tmp_path: Path) -> AsyncIterator[Backend]:
         yield Backend(name, unit_of_work_factory(engine), url)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def processes(storage: Backend) -> AsyncIterator[list[UnitOfWorkFactory]]:
+    """Two more engines on the test database, as two bot processes would have."""
+    assert storage.url is not None
+    engines = [make_engine(storage.url) for _ in range(2)]
+    try:
+        yield [unit_of_work_factory(engine) for engine in engines]
+    finally:
+        for engine in engines:
+            await engine.dispose()
 
 
 _postgres_ready: str | None = None

@@ -1,9 +1,9 @@
-"""Several processes share one database: separate engines stand in for them here."""
+"""Several processes share one database: separate engines stand in for them here
+(the `processes` fixture, in conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from bot.ports import UnitOfWorkFactory
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.uow import unit_of_work_factory
-from tests.storage.conftest import SQL_BACKENDS, Backend
+from tests.storage.conftest import SQL_BACKENDS
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 HELLO = Message((text("hello"),))
@@ -24,18 +24,6 @@ HELLO = Message((text("hello"),))
 @pytest.fixture(params=SQL_BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-async def processes(storage: Backend) -> AsyncIterator[list[UnitOfWorkFactory]]:
-    """Two more engines on the test database, as two bot processes would have."""
-    assert storage.url is not None
-    engines = [make_engine(storage.url) for _ in range(2)]
-    try:
-        yield [unit_of_work_factory(engine) for engine in engines]
-    finally:
-        for engine in engines:
-            await engine.dispose()
 
 
 async def test_concurrent_ask_numbers_never_repeat(

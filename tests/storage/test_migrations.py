@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, MetaData, String, text
+from sqlalchemy import Column, Connection, MetaData, String, inspect, text
 
 from storage.db import make_engine
 from storage.migrate import alembic_config, upgrade
@@ -78,6 +79,46 @@ async def test_schema_comparison_notices_a_column_the_migrations_lack(url: str) 
             copy.append_column(Column("extra", String()))
     differences = await _differences(url, metadata)
     assert [(d[0], d[3].name) for d in differences] == [("add_column", "extra")]
+
+
+async def _downgrade(url: str, revision: str) -> None:
+    def downgrade(conn: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+    engine = make_engine(url, sqlite_foreign_keys=False)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(downgrade)
+    finally:
+        await engine.dispose()
+
+
+async def _table_names(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return sorted(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrades_undo_their_upgrades(url: str) -> None:
+    await upgrade(url)
+    await _downgrade(url, "0003")
+    undone = {(d[0], d[1].name) for d in await _differences(url, Base.metadata)}
+    assert undone == {
+        ("add_table", "job_runs"),
+        ("add_index", "ix_asks_activity"),
+        ("add_index", "ix_asks_bump"),
+        ("add_index", "ix_outbox_sent"),
+        ("add_index", "ix_processed_events_seen"),
+    }
+    await _downgrade(url, "base")
+    assert await _table_names(url) == ["alembic_version"]
+    await upgrade(url)
+    assert await _differences(url, Base.metadata) == []
 
 
 async def test_upgrade_twice_is_a_no_op(url: str) -> None:

@@ -131,6 +131,41 @@ async def test_a_members_offers_start_from_the_member(plan_of: Any) -> None:
     assert plan.startswith("SEARCH offers USING INDEX ix_offers_member (member_id=?)")
 
 
+async def test_follow_ups_start_from_the_open_asks(plan_of: Any) -> None:
+    """Across every community, so by status. Offers stay active when their ask is
+    resolved, so they are reached from the open asks, never scanned themselves."""
+    plan = await plan_of(lambda uow: uow.asks.offers_due(0, START, 10))
+    assert plan.startswith("SEARCH asks USING INDEX ix_asks_") and "(status=?)" in plan, plan
+    assert "SEARCH offers USING INDEX ix_offers_status (ask_id=? AND status=?)" in plan, plan
+    plan = await plan_of(lambda uow: uow.asks.asks_to_bump(END, START, 10))
+    assert (
+        "SEARCH asks USING INDEX ix_asks_bump"
+        " (status=? AND bumped_at=? AND created_at>? AND created_at<?)" in plan
+    ), plan
+    assert "TEMP B-TREE" not in plan  # oldest first is the index's own order
+    plan = await plan_of(lambda uow: uow.asks.stale_asks(START, 10))
+    assert plan == "SEARCH asks USING INDEX ix_asks_activity (status=? AND last_activity_at<?)"
+    plan = await plan_of(lambda uow: uow.asks.follow_up_marks(START))
+    assert (
+        "ix_asks_activity (status=?)" in plan and "ix_asks_bump (status=? AND bumped_at=?" in plan
+    )
+
+
+async def test_a_page_of_members_continues_along_the_primary_key(plan_of: Any) -> None:
+    plan = await plan_of(lambda uow: uow.members.active_page(C, START, "U1", 100))
+    assert (
+        plan
+        == "SEARCH members USING INDEX sqlite_autoindex_members_1 (community_id=? AND member_id>?)"
+    )
+
+
+async def test_pruning_reads_only_what_is_old(plan_of: Any) -> None:
+    plan = await plan_of(lambda uow: uow.outbox.prune(START))
+    assert "ix_outbox_sent (status=? AND sent_at<?)" in plan, plan
+    plan = await plan_of(lambda uow: uow.events.prune(START))
+    assert "ix_processed_events_seen (seen_at<?)" in plan, plan
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -153,6 +188,14 @@ async def test_a_members_offers_start_from_the_member(plan_of: Any) -> None:
         lambda uow: uow.asks.erase_texts(C, "U1", "-"),
         lambda uow: uow.asks.offers_by(C, "U1"),
         lambda uow: uow.outbox.claim_due(START, 10, END),
+        lambda uow: uow.outbox.next_due(START),
+        lambda uow: uow.outbox.prune(START),
+        lambda uow: uow.events.prune(START),
+        lambda uow: uow.asks.offers_due(0, START, 10),
+        lambda uow: uow.asks.asks_to_bump(END, START, 10),
+        lambda uow: uow.asks.stale_asks(START, 10),
+        lambda uow: uow.asks.follow_up_marks(START),
+        lambda uow: uow.members.active_page(C, START, "U1", 100),
     ],
 )
 async def test_no_hot_path_reads_a_whole_table_or_community(plan_of: Any, query: Query) -> None:
