@@ -30,6 +30,7 @@ async def configure(ctx: Context, words: list[str]) -> list[Answer]:
     key, value = words[0].lower(), " ".join(words[1:]).strip()
     updated, saved = _apply(ctx.community, key, value)
     await ctx.uow.communities.save(updated)
+    ctx.config_changed = True
     return [Reply(copy.config_saved(saved))]
 
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import copy
-from bot.domain import Ask, AskStatus, Community, Member, MessageRef, OfferStatus
-from bot.events import Event, MemberInfo
-from bot.messages import Message, ToChannel, ToMember, ToMessage
+from bot.calendar import deliverable_at
+from bot.domain import Ask, AskStatus, Community, Member, MessageRef, OfferStatus, OptOut
+from bot.events import ButtonPressed, Event, MemberInfo
+from bot.messages import Answer, Message, Reply, ToChannel, ToMember, ToMessage
 from bot.ports import UnitOfWork
 
 ACTIVITY_RESOLUTION = timedelta(hours=1)  # how stale last_active_at may get before a write
@@ -30,6 +31,7 @@ class Context:
     community: Community
     member: Member
     event: Event
+    config_changed: bool = False  # an admin changed the community's settings
 
     @property
     def cid(self) -> str:
@@ -56,6 +58,14 @@ class Context:
         if ask.message is not None:
             card = await render_card(self.uow, self.community, ask)
             await queue_card_edit(self.uow, ask, ask.message, card, self.now)
+
+    async def answer_in_place(self, message: Message) -> list[Answer]:
+        """Answer a button press by replacing the message that carried the button (its
+        buttons are spent), or privately when there is no such message."""
+        if isinstance(self.event, ButtonPressed) and self.event.message is not None:
+            await self.update(self.event.message, message)
+            return []
+        return [Reply(message)]
 
     async def known(self, info: MemberInfo) -> Member:
         """A mentioned member: stored if new; a forgotten member's name is not stored again."""
@@ -84,6 +94,26 @@ async def queue_card_edit(
         purpose=f"card_edit:{ask.id}",
         replace_key=f"card:{ask.id}",
     )
+
+
+async def queue_quiet_dm(
+    uow: UnitOfWork,
+    community: Community,
+    member_id: str,
+    message: Message,
+    now: datetime,
+    *,
+    unless: OptOut,
+    purpose: str = "",
+) -> bool:
+    """Queue a DM the bot starts on its own (a reminder, a prompt): not to members who
+    opted out of `unless`, and held until 08:00 when it is night where they are."""
+    member = await uow.members.get(community.community_id, member_id)
+    if member is None or unless in member.opt_outs:
+        return False
+    due = deliverable_at(now, member.tz or community.timezone)
+    await uow.outbox.add(community.community_id, ToMember(member_id), message, due, purpose=purpose)
+    return True
 
 
 async def render_card(uow: UnitOfWork, community: Community, ask: Ask) -> Message:

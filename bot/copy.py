@@ -35,8 +35,15 @@ RESOLVE = "resolve"
 CONFIRM_GIVE = "confirm_give"
 DECLINE_GIVE = "decline_give"
 FORGET_CONFIRM = "forget_confirm"
+STILL_NEED_HELP = "still_need_help"  # the asker's answer to a reminder
+CONNECTED = "connected"  # the helper's answers to a reminder
+CANT_HELP = "cant_help"
+SHARE = "share"  # the answers to a weekly prompt
+NOTHING_THIS_WEEK = "nothing_this_week"
+PAUSE_PROMPTS = "pause_prompts"
 # Forms.
 RESOLVE_FORM = "resolve"
+SHARE_FORM = "share"
 
 
 def user_spans(value: str) -> tuple[Span, ...]:
@@ -103,6 +110,116 @@ def ask_card(ask: Ask, offerers: Sequence[str], helpers: Sequence[str], emoji_na
     else:
         blocks.append(text("Closed — no activity for a while. Post a new /ask any time."))
     return lines(*blocks, buttons=buttons, ask=ask.number)
+
+
+# Follow-ups.
+
+
+def _quoted(ask: Ask) -> tuple[Span, ...]:
+    return (f"#{ask.number} “", snippet(ask.text, 100), "”")
+
+
+def reminder_to_helper(ask: Ask, last: bool) -> Message:
+    lead = "One last check: did" if last else "👋 Did"
+    return say(
+        f"{lead} you connect with ",
+        Mention(ask.asker_id),
+        " about ",
+        *_quoted(ask),
+        "? When they resolve it, they can thank you.",
+        buttons=(
+            Button(CONNECTED, "We connected", str(ask.id), ButtonStyle.PRIMARY),
+            Button(CANT_HELP, "I can't help after all", str(ask.id)),
+        ),
+        ask=ask.number,
+    )
+
+
+def reminder_to_asker(ask: Ask, helpers: Sequence[str], last: bool) -> Message:
+    lead, tail = ("One last check on ", ": ") if last else ("👋 How is ", " going? ")
+    return say(
+        lead,
+        *_quoted(ask),
+        tail,
+        *people(helpers),
+        " offered to help. Did it help?",
+        buttons=(
+            Button(RESOLVE, "Resolve & thank", str(ask.id), ButtonStyle.PRIMARY),
+            Button(STILL_NEED_HELP, "Still need help", str(ask.id)),
+        ),
+        ask=ask.number,
+    )
+
+
+def still_open(ask: Ask) -> Message:
+    return say(f"Noted — #{ask.number} stays open, and others can still offer on its card.")
+
+
+def connected(ask: Ask) -> Message:
+    return say(
+        "Great — thanks for helping with ",
+        *_quoted(ask),
+        ". It counts once ",
+        Mention(ask.asker_id),
+        " resolves it or thanks you.",
+    )
+
+
+def offer_dropped(ask: Ask) -> Message:
+    return say(f"No problem — I took you off the helpers for #{ask.number}. Thanks for offering!")
+
+
+def bump(ask: Ask) -> Message:
+    return say(
+        "🔔 Still looking for help: ",
+        *_quoted(ask),
+        " from ",
+        Mention(ask.asker_id),
+        ". Can you help?",
+        buttons=(Button(OFFER, "I can help", str(ask.id), ButtonStyle.PRIMARY),),
+        ask=ask.number,
+    )
+
+
+def closed_stale(ask: Ask) -> Message:
+    return say(
+        *_quoted(ask),
+        " had no activity for 14 days, so I closed it. Still stuck? Post a new /ask any time.",
+        ask=ask.number,
+    )
+
+
+# Prompts.
+
+
+def prompt() -> Message:
+    return lines(
+        text("What have you shared lately, with no return expected?", style=Style.HEADING),
+        text(
+            "A tip, a code review, an introduction, a guide you wrote — small things count. "
+            "This is for reflection, not a score."
+        ),
+        buttons=(
+            Button(SHARE, "Share something", "", ButtonStyle.PRIMARY),
+            Button(NOTHING_THIS_WEEK, "Nothing this week", ""),
+            Button(PAUSE_PROMPTS, "Pause these", ""),
+        ),
+    )
+
+
+def nothing_this_week() -> Message:
+    return say("Thanks for checking in — see you next week. 🌱")
+
+
+def prompts_paused() -> Message:
+    return say("Paused — no more of these. `/payforward optin prompts` brings them back.")
+
+
+def shared_thanks(receiver_id: str | None, public: bool) -> Message:
+    if receiver_id is not None:
+        return say("Thanks for sharing! I've asked ", Mention(receiver_id), " to confirm it.")
+    where = "It may appear in the weekly post." if public else "It stays out of the weekly post."
+    return say(f"Thanks for sharing! {where}")
 
 
 # Usage and help.

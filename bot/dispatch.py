@@ -1,22 +1,27 @@
 """The dispatcher: sends queued messages through the platform adapters.
 
 Items are claimed with a lease (so two processes never send the same one while it
-holds), sent outside any transaction, and their outcome recorded by the core. A
-platform asking to slow down gets its `Retry-After`; other failures back off
-exponentially with jitter; an undeliverable message is not retried.
+holds), sent outside any transaction, and their outcomes recorded by the core, one
+transaction per batch. Each platform has a token bucket: sends are paced below its
+rate limit, and a 429 holds the whole platform for its Retry-After without costing the
+message an attempt. Other failures back off exponentially with jitter; an
+undeliverable message is not retried. Messages to one target keep their order;
+different targets are sent concurrently.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from bot.domain import platform_of
 from bot.messages import Delivered, Delivery, RetryAfter, ToChannel, ToMember, Undeliverable
 from bot.ports import ChatAdapter, Clock, OutboxItem, UnitOfWorkFactory
-from bot.service import PayForward
+from bot.service import Outcome, PayForward
+from bot.throttle import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +29,8 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 15 * 60.0
+MAX_PACING_WAIT = 5.0  # longer than this, an item goes back to the queue instead
+IN_FLIGHT = 8  # targets sent to at once
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -40,14 +47,18 @@ class Dispatcher:
         adapters: Mapping[str, ChatAdapter],
         bot: PayForward,
         *,
+        buckets: Mapping[str, TokenBucket] | None = None,
         batch: int = 50,
+        in_flight: int = IN_FLIGHT,
         rng: random.Random | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._adapters = adapters
         self._bot = bot
+        self._buckets = dict(buckets or {})
         self._batch = batch
+        self._in_flight = in_flight
         self._rng = rng or random.Random()
 
     async def drain(self) -> int:
@@ -60,21 +71,61 @@ class Dispatcher:
                 await uow.commit()
             if not items:
                 return delivered
-            for item in items:
-                outcome = await self._send(item)
-                if isinstance(outcome, RetryAfter) and item.attempts >= MAX_ATTEMPTS:
-                    outcome = Undeliverable(
-                        f"gave up after {item.attempts} attempts: {outcome.reason}"
-                    )
-                wait = outcome.seconds if isinstance(outcome, RetryAfter) else 0.0
-                retry_at = self._clock.now() + timedelta(seconds=wait)
-                await self._bot.delivered(item, outcome, retry_at)
-                delivered += isinstance(outcome, Delivered)
+            outcomes = await self._send_batch(items)
+            await self._bot.delivered(outcomes)
+            delivered += sum(isinstance(o.delivery, Delivered) for o in outcomes)
+
+    async def _send_batch(self, items: Sequence[OutboxItem]) -> list[Outcome]:
+        """Send each target's items in order, up to `in_flight` targets at once."""
+        lanes: dict[tuple[str, object], list[OutboxItem]] = {}
+        for item in items:
+            lanes.setdefault((item.community_id, item.target), []).append(item)
+        gate = asyncio.Semaphore(self._in_flight)
+
+        async def lane(queue: list[OutboxItem]) -> list[Outcome]:
+            async with gate:
+                outcomes: list[Outcome] = []
+                for item in queue:
+                    if outcomes and isinstance(outcomes[-1].delivery, RetryAfter):
+                        # Keep the order: wait behind the message that must be retried.
+                        behind = RetryAfter(0.0, "behind an earlier message", throttled=True)
+                        outcomes.append(Outcome(item, behind, outcomes[-1].retry_at))
+                    else:
+                        outcomes.append(await self._outcome(item))
+                return outcomes
+
+        done = await asyncio.gather(*(lane(queue) for queue in lanes.values()))
+        return [outcome for outcomes in done for outcome in outcomes]
+
+    async def _outcome(self, item: OutboxItem) -> Outcome:
+        try:
+            delivery = await self._paced_send(item)
+        except Exception as error:  # e.g. the database, asked whether it is still wanted
+            log.warning("outbox item %s could not be sent: %s", item.id, type(error).__name__)
+            delivery = RetryAfter(backoff(item.attempts, self._rng), type(error).__name__)
+        retrying = isinstance(delivery, RetryAfter) and not delivery.throttled
+        if retrying and item.attempts >= MAX_ATTEMPTS:
+            reason = delivery.reason if isinstance(delivery, RetryAfter) else ""
+            delivery = Undeliverable(f"gave up after {item.attempts} attempts: {reason}")
+        wait = delivery.seconds if isinstance(delivery, RetryAfter) else 0.0
+        return Outcome(item, delivery, self._clock.now() + timedelta(seconds=wait))
+
+    async def _paced_send(self, item: OutboxItem) -> Delivery:
+        if not await self._bot.still_wanted(item):
+            return Undeliverable("no longer needed")
+        platform = platform_of(item.community_id)
+        bucket = self._buckets.get(platform)
+        if bucket is not None and not await bucket.take(MAX_PACING_WAIT):
+            return RetryAfter(bucket.wait_time(), "paced", throttled=True)
+        delivery = await self._send(item)
+        if isinstance(delivery, RetryAfter) and delivery.throttled and bucket is not None:
+            bucket.hold(delivery.seconds)
+        return delivery
 
     async def _send(self, item: OutboxItem) -> Delivery:
         adapter = self._adapters.get(platform_of(item.community_id))
         if adapter is None:
-            return RetryAfter(60.0, "no adapter running for this platform")
+            return RetryAfter(60.0, "no adapter running for this platform", throttled=True)
         target = item.target
         try:
             if isinstance(target, ToChannel):
@@ -87,5 +138,5 @@ class Dispatcher:
             log.warning("sending outbox item %s failed: %s", item.id, type(error).__name__)
             return RetryAfter(backoff(item.attempts, self._rng), type(error).__name__)
         if isinstance(result, RetryAfter) and result.seconds <= 0:
-            return RetryAfter(backoff(item.attempts, self._rng), result.reason)
+            return RetryAfter(backoff(item.attempts, self._rng), result.reason, result.throttled)
         return result

@@ -118,9 +118,4 @@ async def answer_give(ctx: Context, value: str, confirmed: bool) -> list[Answer]
     else:
         found = replace(found, status=GiveStatus.DECLINED)
     await ctx.uow.gives.save(found)
-    answered = copy.give_answered(found, confirmed)
-    message = getattr(ctx.event, "message", None)
-    if message is not None:
-        await ctx.update(message, answered)
-        return []
-    return [Reply(answered)]
+    return await ctx.answer_in_place(copy.give_answered(found, confirmed))

@@ -176,8 +176,12 @@ class Delivered:
 
 @dataclass(frozen=True)
 class RetryAfter:
+    """Try again in `seconds` (0: the dispatcher picks a backoff). `throttled`: the
+    platform's rate limit said so, which slows every send and is nobody's failure."""
+
     seconds: float
     reason: str = ""
+    throttled: bool = False
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,13 @@ class MemberRepository(Protocol):
         """Ids of the members who opted out of `opt_out`."""
         ...
 
+    async def active_page(
+        self, community_id: str, since: datetime, after_member_id: str | None, limit: int
+    ) -> list[Member]:
+        """Members active at or after `since`, by member id, starting after
+        `after_member_id` (None: from the first): one page of a long walk."""
+        ...
+
 
 class AskRepository(Protocol):
     async def add(self, ask: Ask) -> Ask:
@@ -105,6 +112,11 @@ class AskRepository(Protocol):
 
     async def by_asker(self, community_id: str, asker_id: str) -> list[Ask]: ...
 
+    async def latest_channel(self, community_id: str) -> str | None:
+        """The channel of the community's newest ask: where the weekly post goes when
+        no channel is configured."""
+        ...
+
     async def get_offer(self, ask_id: int, member_id: str) -> Offer | None: ...
 
     async def save_offer(self, offer: Offer) -> None:
@@ -118,6 +130,58 @@ class AskRepository(Protocol):
     async def offers_by(self, community_id: str, member_id: str) -> list[Offer]: ...
 
     async def erase_texts(self, community_id: str, asker_id: str, replacement: str) -> None: ...
+
+    # Follow-ups (bot/followups.py). They look across every community, and each change
+    # is conditional, so two processes running them at once act on every item once.
+
+    async def offers_due(
+        self, reminders_sent: int, made_before: datetime, limit: int
+    ) -> list[tuple[Ask, Offer]]:
+        """Active offers on open asks with `reminders_sent` reminders so far, made at or
+        before `made_before`, oldest first, with their asks."""
+        ...
+
+    async def advance_offer(self, ask_id: int, member_id: str, reminders_sent: int) -> bool:
+        """Count one more reminder, if the offer is still active with `reminders_sent`."""
+        ...
+
+    async def lapse_offer(self, ask_id: int, member_id: str, reminders_sent: int) -> bool:
+        """Let the offer lapse, if it is still active with `reminders_sent` reminders."""
+        ...
+
+    async def asks_to_bump(
+        self, created_before: datetime, created_after: datetime, limit: int
+    ) -> list[Ask]:
+        """Open asks never bumped and without an active offer, created in
+        (`created_after`, `created_before`], oldest first."""
+        ...
+
+    async def mark_bumped(self, ask_id: int, at: datetime) -> bool:
+        """Record the bump, if the ask is open and was never bumped."""
+        ...
+
+    async def stale_asks(self, inactive_since: datetime, limit: int) -> list[Ask]:
+        """Open asks with no activity after `inactive_since`, least recent first."""
+        ...
+
+    async def close_stale(self, ask_id: int, inactive_since: datetime) -> bool:
+        """Close the ask, if it is still open with no activity after `inactive_since`."""
+        ...
+
+    async def follow_up_marks(self, bump_after: datetime) -> FollowUpMarks:
+        """The oldest instants the follow-up rules count from (see FollowUpMarks);
+        bumps only count asks created after `bump_after`."""
+        ...
+
+
+@dataclass(frozen=True)
+class FollowUpMarks:
+    """When the next follow-up can fall due, as the oldest relevant instants (None: no
+    such item). Open asks and active offers only; bumps ignore asks with an offer."""
+
+    offers: tuple[datetime | None, ...]  # oldest offer with 0, 1, 2, … reminders sent
+    unbumped: datetime | None  # oldest creation (after `bump_after`) of an ask to bump
+    inactive: datetime | None  # least recent activity of an open ask
 
 
 class GiveRepository(Protocol):
@@ -220,7 +284,12 @@ class OutboxRepository(Protocol):
 
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...
 
-    async def retry_at(self, item_id: int, due_at: datetime, error: str) -> None: ...
+    async def retry_at(
+        self, item_id: int, due_at: datetime, error: str, *, refund: bool = False
+    ) -> None:
+        """Release the item until `due_at`. `refund` gives back the attempt its claim
+        counted: being told to slow down is not the message's failure."""
+        ...
 
     async def mark_failed(self, item_id: int, at: datetime, reason: str) -> None: ...
 
@@ -230,10 +299,64 @@ class OutboxRepository(Protocol):
         """Forget queued direct messages to a member."""
         ...
 
+    async def next_due(self, after: datetime) -> datetime | None:
+        """The earliest `due_at` later than `after` among pending items."""
+        ...
+
+    async def prune(self, before: datetime) -> int:
+        """Delete items sent or given up on before `before`; returns how many."""
+        ...
+
 
 class EventLog(Protocol):
     async def first_time(self, community_id: str, event_id: str, at: datetime) -> bool:
         """Record the event id; False when it was recorded before (a redelivery)."""
+        ...
+
+    async def prune(self, before: datetime) -> int:
+        """Forget event ids first seen before `before` (platforms stop redelivering
+        within hours); returns how many."""
+        ...
+
+
+@dataclass(frozen=True)
+class JobClaim:
+    """The right to run one job for one community and period, held by `owner`."""
+
+    community_id: str
+    job: str
+    period: str
+    owner: str
+    cursor: str | None = None  # how far a job done in steps got; None before the first
+
+
+class JobRunRepository(Protocol):
+    """Exactly-once for scheduled jobs: one row per (community, job, period)."""
+
+    async def claim(
+        self,
+        community_id: str,
+        job: str,
+        period: str,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> JobClaim | None:
+        """Take the run: a new row, or one whose holder's lease ended at or before `now`
+        without finishing (the holder crashed; its cursor is kept, to resume). None when
+        the run is finished or its lease still holds, whoever holds it."""
+        ...
+
+    async def progress(self, claim: JobClaim, cursor: str, lease_until: datetime) -> bool:
+        """Save the cursor and extend the lease; False when `claim.owner` lost the run."""
+        ...
+
+    async def finish(self, claim: JobClaim, now: datetime) -> bool:
+        """Mark the run done; False when `claim.owner` lost it."""
+        ...
+
+    async def prune(self, before: datetime) -> int:
+        """Delete runs finished before `before`; returns how many."""
         ...
 
 
@@ -246,6 +369,7 @@ class UnitOfWork(Protocol):
     gives: GiveRepository
     outbox: OutboxRepository
     events: EventLog
+    jobs: JobRunRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

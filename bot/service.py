@@ -8,11 +8,12 @@ are committed with its changes. Queued messages leave through the Dispatcher.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
 
-from bot import admin, asking, copy, giving, membership
+from bot import admin, asking, copy, followups, giving, membership, prompts
 from bot.context import Context, Refusal, queue_card_edit, render_card, touch_member
 from bot.domain import AskStatus, Community
 from bot.events import (
@@ -33,10 +34,25 @@ COMMANDS = ("ask", "thanks", "give", "payforward")
 Handler = Callable[[Context], Awaitable[list[Answer]]]
 
 
+class Outcome(NamedTuple):
+    """How sending one queued message went; `retry_at` matters for a RetryAfter."""
+
+    item: OutboxItem
+    delivery: Delivery
+    retry_at: datetime
+
+
+ConfigListener = Callable[[str], Awaitable[None]]
+"""Told the community id after an admin changed its settings (the scheduler listens)."""
+
+
 class PayForward:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, on_config: ConfigListener | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self.on_config = on_config
 
     async def handle(self, event: Event) -> list[Answer]:
         if event.actor.is_bot:
@@ -48,8 +64,11 @@ class PayForward:
                     return []
                 community = await community_of(uow, event.community_id)
                 member = await touch_member(uow, event.community_id, event.actor, now)
-                answers = await route(Context(uow, now, community, member, event))
+                ctx = Context(uow, now, community, member, event)
+                answers = await route(ctx)
                 await uow.commit()
+            if ctx.config_changed and self.on_config is not None:
+                await self.on_config(event.community_id)
             return answers
         except Refusal as refusal:
             return [Reply(refusal.message)]
@@ -58,19 +77,31 @@ class PayForward:
             quiet = isinstance(event, ReactionAdded | ReactionRemoved)
             return [] if quiet else [Reply(copy.oops())]
 
-    async def delivered(self, item: OutboxItem, delivery: Delivery, retry_at: datetime) -> None:
-        """Record how a queued message went and act on it, in one transaction."""
+    async def delivered(self, outcomes: Sequence[Outcome]) -> None:
+        """Record how queued messages went and act on it, in one transaction."""
         now = self._clock.now()
         async with self._uow() as uow:
-            if isinstance(delivery, Delivered):
-                await uow.outbox.mark_sent(item.id, now)
-                await self._after_post(uow, item, delivery)
-            elif isinstance(delivery, RetryAfter):
-                await uow.outbox.retry_at(item.id, retry_at, delivery.reason or "retry")
-            else:
-                await uow.outbox.mark_failed(item.id, now, delivery.reason)
-                await self._after_failure(uow, item, now)
+            for item, delivery, retry_at in outcomes:
+                if isinstance(delivery, Delivered):
+                    await uow.outbox.mark_sent(item.id, now)
+                    await self._after_post(uow, item, delivery)
+                elif isinstance(delivery, RetryAfter):
+                    reason = delivery.reason or "retry"
+                    await uow.outbox.retry_at(item.id, retry_at, reason, refund=delivery.throttled)
+                else:
+                    await uow.outbox.mark_failed(item.id, now, delivery.reason)
+                    await self._after_failure(uow, item, now)
             await uow.commit()
+
+    async def still_wanted(self, item: OutboxItem) -> bool:
+        """Whether a follow-up about an ask still makes sense now: a reminder deferred
+        past quiet hours is dropped if the ask was resolved or closed meanwhile."""
+        kind, _, ask_id = item.purpose.partition(":")
+        if kind != followups.REMINDER:
+            return True
+        async with self._uow() as uow:
+            ask = await uow.asks.get(int(ask_id))
+        return ask is not None and ask.status is AskStatus.OPEN
 
     async def _after_post(self, uow: UnitOfWork, item: OutboxItem, delivery: Delivered) -> None:
         kind, _, ask_id = item.purpose.partition(":")
@@ -165,6 +196,10 @@ async def button(ctx: Context, event: ButtonPressed) -> list[Answer]:
         return await giving.answer_give(ctx, event.value, event.action == copy.CONFIRM_GIVE)
     if event.action == copy.FORGET_CONFIRM:
         return await membership.forget(ctx)
+    if event.action in followups.ACTIONS:
+        return await followups.answer(ctx, event.action, event.value)
+    if event.action in prompts.ACTIONS:
+        return await prompts.answer(ctx, event.action)
     log.info("ignored unknown button action %r", event.action)
     return []
 
@@ -176,5 +211,7 @@ async def form(ctx: Context, event: FormSubmitted) -> list[Answer]:
         if not isinstance(helpers, tuple) or not isinstance(note, str):
             raise Refusal("That form came back in a shape I don't understand; nothing was saved.")
         return await asking.submit_resolve(ctx, event.value, helpers, note)
+    if event.form == copy.SHARE_FORM:
+        return await prompts.submit_share(ctx, event.fields)
     log.info("ignored unknown form %r", event.form)
     return []

@@ -13,15 +13,18 @@ import signal
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TextIO
 
 from adapters.console.adapter import ConsoleAdapter, new_id_prefix
 from adapters.console.members import Roster
 from adapters.console.session import ClockHook, ConsoleSession
-from bot.clock import ManualClock
+from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Dispatcher
+from bot.jobs import Jobs, Ran, step_through
 from bot.ports import ChatAdapter, Clock, UnitOfWorkFactory
 from bot.service import PayForward
+from bot.throttle import TokenBucket
 from payforward.settings import Settings
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -36,6 +39,7 @@ class Core:
     uow: UnitOfWorkFactory
     bot: PayForward
     dispatcher: Dispatcher
+    jobs: Jobs
 
 
 async def migrate(settings: Settings) -> None:
@@ -56,7 +60,11 @@ async def open_core(
     try:
         uow = unit_of_work_factory(engine)
         bot = PayForward(uow, clock)
-        yield Core(clock, uow, bot, Dispatcher(uow, clock, adapters, bot))
+        buckets = {
+            name: TokenBucket(rate, burst) for name, (rate, burst) in settings.rates().items()
+        }
+        dispatcher = Dispatcher(uow, clock, adapters, bot, buckets=buckets)
+        yield Core(clock, uow, bot, dispatcher, Jobs(uow))
     finally:
         await engine.dispose()
 
@@ -92,12 +100,34 @@ async def run_console(
                 input=input,
                 interactive=interactive,
                 member=member,
-                on_clock=on_clock,
+                on_clock=on_clock or _step_through(core, clock, adapter),
                 id_prefix=prefix,
             )
             await session.run()
         finally:
             await adapter.stop()
+
+
+async def run_job(settings: Settings, job: str, at: datetime) -> list[Ran]:
+    """`payforward jobs run`: queue one job's work for every community. No adapter is
+    started here; the running bot's dispatcher delivers what was queued."""
+    clock = SystemClock()
+    async with open_core(settings, clock, {}) as core:
+        return await core.jobs.run(job, at, clock.now())
+
+
+def _step_through(core: Core, clock: ManualClock, adapter: ConsoleAdapter) -> ClockHook:
+    """The console's `:clock`: each moment something fell due is headed by its time."""
+
+    async def step(previous: datetime, now: datetime) -> None:
+        def at(moment: datetime) -> None:
+            adapter.head_next(f"⏰ {moment:%a %Y-%m-%d %H:%M} UTC")
+
+        clock.set(previous)
+        await step_through(core.jobs, clock, now, core.dispatcher.drain, at)
+        adapter.head_next(None)
+
+    return step
 
 
 async def run_platforms(
@@ -108,11 +138,14 @@ async def run_platforms(
     The dispatcher sees the adapters through the same dict it was given, so adapters
     built after the core are still the ones it delivers through."""
     from payforward.runtime import Runtime
+    from payforward.scheduler import Scheduler
 
     adapters: dict[str, ChatAdapter] = {}
     stop = stop or _shutdown_event()
     async with open_core(settings, clock, adapters) as core:
         runtime = Runtime(core)
+        scheduler = Scheduler(core.jobs, core.uow, clock, runtime.kick)
+        core.bot.on_config = scheduler.sync
         if settings.slack_enabled:
             from adapters.slack import build as build_slack
 
@@ -127,8 +160,10 @@ async def run_platforms(
                 await adapter.start()
                 started.append(adapter)
             await runtime.start()
+            await scheduler.start()
             await stop.wait()
         finally:
+            await scheduler.stop()
             await runtime.stop()
             for adapter in reversed(started):
                 await adapter.stop()

@@ -1,4 +1,4 @@
-"""The `payforward` command: `run`, `console`, `db upgrade`.
+"""The `payforward` command: `run`, `console`, `db upgrade`, `jobs run`, set-up helpers.
 
 Commands read settings once, log to stderr (stdout is the console transcript, which
 scripts read), migrate the database before touching it, and turn configuration
@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from adapters.console.members import is_valid_name
 from bot.clock import ManualClock, SystemClock
+from bot.jobs import JOBS, Ran
 from payforward import bootstrap
 from payforward.settings import Settings
 
@@ -118,6 +119,37 @@ def upgrade(settings: Settings) -> None:
     """Migrate DATABASE_URL to the newest schema."""
     asyncio.run(bootstrap.migrate(settings))
     click.echo(f"Database {settings.database_url_for_display} is up to date.")
+
+
+@cli.group()
+def jobs() -> None:
+    """Scheduled jobs, by hand."""
+
+
+@jobs.command("run")
+@click.argument("name", type=click.Choice(JOBS))
+@click.option(
+    "--at",
+    callback=_instant,
+    metavar="ISO",
+    help="Run as if the trigger fired at this instant (default: now).",
+)
+@click.pass_obj
+def run_job(settings: Settings, name: str, at: datetime | None) -> None:
+    """Run one job for every community, through the same once-only claims as the
+    scheduler: running it twice, even at once, does the work once. Messages are
+    queued; the running bot sends them (or sends them when it starts)."""
+
+    async def once() -> list[Ran]:
+        await bootstrap.migrate(settings)
+        return await bootstrap.run_job(settings, name, at or SystemClock().now())
+
+    ran = asyncio.run(once())
+    for run in ran:
+        period = f" {run.period}" if run.period else ""
+        click.echo(f"{run.community_id}  {run.job}{period}: {run.result}")
+    if not ran:
+        click.echo(f"{name}: nothing to do.")
 
 
 @cli.group()

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     discord_shard_count: int | None = Field(default=None, ge=1)
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
+    # Messages a second the outbox sends per platform (0: no limit), paced below the
+    # platforms' own limits so a burst of prompts rarely meets a 429.
+    slack_send_rate: float = Field(default=4.0, ge=0, validation_alias="PAYFORWARD_SLACK_SEND_RATE")
+    discord_send_rate: float = Field(
+        default=20.0, ge=0, validation_alias="PAYFORWARD_DISCORD_SEND_RATE"
+    )
     log_level: str = "INFO"
 
     @field_validator(
@@ -97,6 +103,13 @@ class Settings(BaseSettings):
     @property
     def discord_enabled(self) -> bool:
         return self.discord_token is not None
+
+    def rates(self) -> dict[str, tuple[float, float]]:
+        """(messages a second, burst) per platform for the outbox's token buckets."""
+        return {
+            "slack": (self.slack_send_rate, max(1.0, self.slack_send_rate * 2)),
+            "discord": (self.discord_send_rate, max(1.0, self.discord_send_rate)),
+        }
 
     @property
     def database_url_for_display(self) -> str:

@@ -59,6 +59,7 @@ class ConsoleAdapter:
         self._sent = 0
         self._shown: list[Shown] = []
         self._cards: dict[int, MessageRef] = {}
+        self._heading: str | None = None
 
     async def start(self) -> None:
         """Nothing to connect to: the terminal is already there."""
@@ -106,6 +107,11 @@ class ConsoleAdapter:
         """The console's own words to one member (a hint, a form heading)."""
         self.write(block_text(only_header(self._roster.name_of(member_id)), lines))
 
+    def head_next(self, line: str | None) -> None:
+        """Print `line` before the next message, if one comes (the console's `:clock`
+        steps mark the moments at which something happened); None forgets it."""
+        self._heading = line
+
     def write(self, text: str) -> None:
         self._output.write(text)
         self._output.flush()
@@ -144,6 +150,9 @@ class ConsoleAdapter:
             self._cards.setdefault(number, shown.ref)
 
     def _print(self, header: str, message: Message) -> None:
+        if self._heading is not None:
+            self.write(self._heading + "\n\n")
+            self._heading = None
         self.write(block_text(header, render_message(message, self._roster.name_of)))
 
     def _next_message_id(self) -> str:

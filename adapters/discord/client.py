@@ -164,7 +164,7 @@ class DiscordAdapter:
             async with asyncio.timeout(DELIVERY_TIMEOUT):
                 return Delivered(await sending)
         except discord.RateLimited as limited:  # longer than discord.py would wait
-            return RetryAfter(limited.retry_after, "rate limited")
+            return RetryAfter(limited.retry_after, "rate limited", throttled=True)
         except discord.HTTPException as error:
             return delivery_of(error)
 

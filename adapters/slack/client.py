@@ -90,7 +90,7 @@ async def delivering(send: Callable[[], Awaitable[Delivery]]) -> Delivery:
         code = str(error.response.get("error") or f"http_{error.response.status_code}")
         wait = retry_after(error)
         if wait is not None:
-            return RetryAfter(wait, "ratelimited")
+            return RetryAfter(wait, "ratelimited", throttled=True)
         if code in UNDELIVERABLE:
             return Undeliverable(code)
         log.warning("Slack refused a delivery: %s", code)

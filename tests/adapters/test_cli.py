@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,92 @@ def test_env_example_loads_as_a_dotenv_file() -> None:
 def test_a_blank_database_url_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "")
     assert Settings(_env_file=None).database_url == "sqlite:///payforward.db"  # type: ignore[call-arg]
+
+
+SCHEDULED = (
+    "/ask How do I profile asyncio code?\n"
+    ":as bob\n"
+    ":react 1 🙋\n"
+    ":clock +2d\n"
+    ":as alice\n"
+    "/thanks @bob for the py-spy tip\n"
+    ":clock +3d\n"
+    ":clock +2d\n"
+    ":clock +7d\n"
+)
+
+
+def test_clock_steps_run_reminders_prompts_and_weekly_posts_in_order(tmp_path: Path) -> None:
+    result = payforward(
+        tmp_path,
+        "console",
+        "--as",
+        "alice",
+        "--clock",
+        "2026-11-24T10:00:00+00:00",
+        stdin=SCHEDULED,
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    printed = blocks(out)
+    assert any("Did you connect with @alice about #1" in dm for dm in printed["[DM @bob]"])
+    assert any("@bob offered to help. Did it help?" in dm for dm in printed["[DM @alice]"])
+    prompts = [dm for dm in printed["[DM @bob]"] if "What have you shared lately" in dm]
+    assert len(prompts) == 2  # two Fridays
+    posts = [post for post in printed["[#general]"] if "Pay-it-forward week" in post]
+    assert len(posts) == 2
+    assert "23–29 Nov 2026" in posts[0] and "1. @bob" in posts[0]
+    assert "30 Nov – 6 Dec 2026" in posts[1] and "A quiet week" in posts[1]
+    # Each moment is headed by its time, in order.
+    moments = re.findall(r"^⏰ (.+) UTC$", out, re.MULTILINE)
+    assert moments[:3] == ["Thu 2026-11-26 10:00", "Fri 2026-11-27 15:00", "Sun 2026-11-29 10:00"]
+    assert "Mon 2026-11-30 09:00" in moments and "Mon 2026-12-07 09:00" in moments
+    assert out.index("⏰ Mon 2026-11-30 09:00") < out.index("23–29 Nov 2026")
+
+
+def test_jobs_run_twice_at_once_posts_once(tmp_path: Path) -> None:
+    setup = payforward(
+        tmp_path,
+        "console",
+        "--as",
+        "alice",
+        "--clock",
+        "2026-11-24T10:00:00+00:00",
+        stdin="/ask Anyone know py-spy?\n:as bob\n:react 1 🙋\n:as alice\n/thanks @bob\n",
+    )
+    assert setup.returncode == 0, setup.stderr
+    environment = {k: v for k, v in os.environ.items() if k not in PLATFORM_VARIABLES}
+    environment |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'payforward.db'}"}
+    command = [*payforward_command(), "jobs", "run", "leaderboard", "--at", "2026-11-30T09:00:00Z"]
+    runs = [
+        subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=environment,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in outputs]
+    said = sorted(out.strip() for out, _ in outputs)
+    assert said == [
+        "console:local  leaderboard 2026-11-23: already done, or under way elsewhere",
+        "console:local  leaderboard 2026-11-23: done",
+    ]
+    with sqlite3.connect(tmp_path / "payforward.db") as db:
+        queued = db.execute(
+            "SELECT count(*) FROM outbox WHERE message LIKE '%Pay-it-forward week%'"
+        ).fetchone()[0]
+    assert queued == 1
+
+
+def test_jobs_run_names_the_jobs(tmp_path: Path) -> None:
+    result = payforward(tmp_path, "jobs", "run", "payday")
+
+    assert result.returncode == 2
+    assert "leaderboard" in result.stderr and "Traceback" not in result.stderr

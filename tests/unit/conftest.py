@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,9 +20,10 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.jobs import Jobs, step_through
 from bot.messages import Answer, Message, OpenForm, Reply
 from bot.service import PayForward
-from tests.fakes import FakeChat, FakeDatabase
+from tests.fakes import FakeChat, FakeDatabase, Sent
 
 CID = "test:acme"
 START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
@@ -54,8 +55,20 @@ class World:
         self.chat = FakeChat()
         self.bot = PayForward(self.db.uow, self.clock)
         self.dispatcher = Dispatcher(self.db.uow, self.clock, {"test": self.chat}, self.bot)
+        self.jobs = Jobs(self.db.uow, owner="world")
         self._ids = itertools.count(1)
         self.community = CID
+        self.delivered: list[tuple[datetime, Sent]] = []  # when each message went out
+        self.chat.on_send = lambda sent: self.delivered.append((self.clock.now(), sent))
+
+    async def until(self, delta: timedelta) -> None:
+        """Let time pass, running every job that falls due on the way, in order."""
+        end = self.clock.now() + delta
+        await step_through(self.jobs, self.clock, end, self.dispatcher.drain)
+
+    def sent_at(self, kind: str, to: str) -> list[tuple[datetime, str]]:
+        """(when, text) of what went to a channel or member."""
+        return [(at, s.message.plain()) for at, s in self.delivered if (s.kind, s.to) == (kind, to)]
 
     def event_id(self) -> str:
         return f"ev{next(self._ids)}"

@@ -76,7 +76,7 @@ async def test_a_long_rate_limit_goes_back_to_the_outbox(bot: Harness) -> None:
 
     outcome = await bot.adapter.post(COMMUNITY, str(GENERAL), HELLO)
 
-    assert outcome == RetryAfter(120.0, "rate limited")
+    assert outcome == RetryAfter(120.0, "rate limited", throttled=True)
 
 
 async def test_a_broken_connection_is_raised(bot: Harness) -> None:

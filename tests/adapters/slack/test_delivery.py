@@ -67,7 +67,7 @@ async def test_rate_limits_outlasting_the_retries_become_retry_after(http_slack:
 
     outcome = await http_slack.adapter.update("slack:T1", MessageRef("C1", "1.2"), message)
 
-    assert outcome == RetryAfter(1.0, "ratelimited")
+    assert outcome == RetryAfter(1.0, "ratelimited", throttled=True)
     assert len(http_slack.fake.of("chat.update")) == 3
 
 

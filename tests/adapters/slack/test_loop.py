@@ -3,6 +3,8 @@ with the modal, thanks, the board and App Home."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 from tests.adapters.slack import payloads
 from tests.adapters.slack.conftest import (
     Slack,
@@ -104,3 +106,42 @@ async def test_app_home_shows_the_members_stats_and_the_asks_that_need_help(slac
     shown = published.blocks_text() + str(view)
     assert "Your pay-it-forward" in shown
     assert "Who knows Alembic?" in shown
+
+
+async def test_the_weekly_prompt_arrives_by_dm_and_sharing_opens_the_share_modal(
+    slack: Slack,
+) -> None:
+    fake = slack.fake
+    await post_ask(slack, "UALICE", "How do I profile asyncio code?")  # alice is active
+    # Yesterday midday: daytime in Berlin (the fake's users.info tz) whenever this runs,
+    # so quiet hours never hold the DM back.
+    noon = datetime.combine(slack.core.clock.now().date(), time(11), UTC) - timedelta(days=1)
+
+    await slack.core.jobs.run("prompts", noon, noon)
+    await slack.settle()
+
+    (prompt,) = await fake.wait_for("chat.postMessage", in_channel("DUALICE"))
+    assert "What have you shared lately" in prompt.blocks_text()
+    actions = next(b for b in prompt.args["blocks"] if b["type"] == "actions")
+    labels = [e["text"]["text"] for e in actions["elements"]]
+    assert labels == ["Share something", "Nothing this week", "Pause these"]
+
+    await slack.interact(
+        payloads.button(
+            "T1", "UALICE", "share", "", "DUALICE", prompt.result["ts"], fake.response_url()
+        )
+    )
+    (opened,) = await fake.wait_for("views.open")
+    view = view_of(opened)
+    kinds = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
+    assert kinds == {"what": "plain_text_input", "with": "users_select", "public": "checkboxes"}
+
+    values = {
+        "what": {"what": {"type": "plain_text_input", "value": "Reviewed <!channel> PR"}},
+        "with": {"with": {"type": "users_select", "selected_user": "UBOB"}},
+        "public": {"public": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}},
+    }
+    await slack.interact(payloads.submission("T1", "UALICE", view, values))
+    (confirm,) = await fake.wait_for("chat.postMessage", in_channel("DUBOB"))
+    assert "<@UALICE> says they helped you" in confirm.blocks_text()
+    assert "<!channel>" not in confirm.blocks_text()
