@@ -31,6 +31,7 @@ BACKOFF_BASE = 2.0
 BACKOFF_CAP = 15 * 60.0
 MAX_PACING_WAIT = 5.0  # longer than this, an item goes back to the queue instead
 IN_FLIGHT = 8  # targets sent to at once
+THROTTLE_PAUSE = 1.0  # a 429 that names no wait holds the platform this long
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -138,5 +139,7 @@ class Dispatcher:
             log.warning("sending outbox item %s failed: %s", item.id, type(error).__name__)
             return RetryAfter(backoff(item.attempts, self._rng), type(error).__name__)
         if isinstance(result, RetryAfter) and result.seconds <= 0:
-            return RetryAfter(backoff(item.attempts, self._rng), result.reason, result.throttled)
+            # A rate limit without a wait: pause a moment; anything else: back off.
+            wait = THROTTLE_PAUSE if result.throttled else backoff(item.attempts, self._rng)
+            return RetryAfter(wait, result.reason, result.throttled)
         return result

@@ -67,5 +67,5 @@ class TokenBucket:
         self._held_until = max(self._held_until, now + seconds)
         # Nothing saved survives a hold and nothing accrues during it: one send is
         # allowed when it ends, then the rate resumes.
-        self._tokens = min(self._tokens, 1.0)
+        self._tokens = 1.0
         self._stamp = self._held_until

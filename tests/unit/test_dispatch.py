@@ -1,12 +1,34 @@
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
 
-from bot.dispatch import MAX_ATTEMPTS, backoff
+import pytest
+
+from bot.dispatch import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    MAX_ATTEMPTS,
+    MAX_PACING_WAIT,
+    Dispatcher,
+    backoff,
+)
 from bot.domain import AskStatus, MessageRef
-from bot.messages import Delivered, RetryAfter, Undeliverable
-from tests.unit.conftest import World
+from bot.messages import (
+    Delivered,
+    Delivery,
+    Message,
+    RetryAfter,
+    ToMember,
+    Undeliverable,
+    text,
+)
+from bot.ports import OutboxItem
+from bot.throttle import TokenBucket
+from tests.fakes import FakeChat, _Row
+from tests.unit.conftest import CID, START, World
+from tests.unit.virtual_time import VirtualTime, settle
 
 
 def pending(world: World) -> list[str]:
@@ -81,3 +103,214 @@ async def test_a_deleted_card_closes_its_ask_quietly(world: World) -> None:
     assert closed.status is AskStatus.CLOSED
     assert not any("couldn't post" in dm for dm in world.dms("alice"))
     assert await world.react("carol", ask) == []  # offers on a closed ask do nothing
+
+
+# Pacing: a token bucket per platform, on virtual time.
+
+
+def paced(world: World, rate: float, burst: float | None = None) -> tuple[TokenBucket, VirtualTime]:
+    """Give the world's dispatcher a bucket for its platform, on the world's clock."""
+    time = VirtualTime(world.clock)
+    bucket = TokenBucket(rate, burst, monotonic=time.monotonic, sleep=time.sleep)
+    world.dispatcher = Dispatcher(
+        world.db.uow, world.clock, {"test": world.chat}, world.bot, buckets={"test": bucket}
+    )
+    return bucket, time
+
+
+async def queue(world: World, *members: str) -> list[int]:
+    """Queue one DM to each member, due now, in this order; their outbox ids."""
+    async with world.db.uow() as uow:
+        ids = [
+            await uow.outbox.add(
+                CID, ToMember(member), Message((text(f"{member} {n}"),)), world.clock.now()
+            )
+            for n, member in enumerate(members)
+        ]
+        await uow.commit()
+    return ids
+
+
+def row(world: World, item_id: int) -> _Row:
+    return world.db.state.outbox[item_id]
+
+
+class GatedChat(FakeChat):
+    """DMs to a gated member wait until the gate opens; everyone else's go at once."""
+
+    def __init__(self, *gated: str) -> None:
+        super().__init__()
+        self.gates = {member: asyncio.Event() for member in gated}
+
+    async def send_dm(self, community_id: str, member_id: str, message: Message) -> Delivery:
+        if (gate := self.gates.get(member_id)) is not None:
+            await gate.wait()
+        return await super().send_dm(community_id, member_id, message)
+
+
+def gated(world: World, *members: str, bucket: TokenBucket | None = None) -> GatedChat:
+    chat = GatedChat(*members)
+    chat.on_send = world.chat.on_send
+    world.chat = chat
+    buckets = {"test": bucket} if bucket is not None else None
+    world.dispatcher = Dispatcher(
+        world.db.uow, world.clock, {"test": chat}, world.bot, buckets=buckets
+    )
+    return chat
+
+
+async def test_a_429_holds_the_whole_platform_and_costs_no_attempt(world: World) -> None:
+    bucket, time = paced(world, rate=10)
+    bob, carol = await queue(world, "bob", "carol")
+    world.chat.script = [RetryAfter(30, "rate limited", throttled=True)]
+    assert await time.run(world.dispatcher.drain()) == 0
+    assert bucket.wait_time() == 30
+    # Carol's DM met the hold: back to the queue untried, rather than waiting 30 s.
+    assert world.chat.sent == [] and time.sleeps == []
+    for item_id in (bob, carol):
+        held = row(world, item_id)
+        assert held.status == "pending" and held.item.attempts == 0
+        assert held.item.due_at == START + timedelta(seconds=30)
+    assert row(world, bob).error == "rate limited"
+    world.clock.advance(timedelta(seconds=30))
+    assert await time.run(world.dispatcher.drain()) == 2
+    assert row(world, bob).item.attempts == 1 and row(world, carol).item.attempts == 1
+
+
+async def test_429s_alone_never_make_a_message_undeliverable(world: World) -> None:
+    _, time = paced(world, rate=10)
+    [bob] = await queue(world, "bob")
+    world.chat.script = [RetryAfter(5, "rate limited", throttled=True)] * (3 * MAX_ATTEMPTS)
+    for _ in range(3 * MAX_ATTEMPTS):
+        assert await time.run(world.dispatcher.drain()) == 0
+        assert row(world, bob).status == "pending" and row(world, bob).item.attempts == 0
+        world.clock.advance(timedelta(seconds=5))
+    assert await time.run(world.dispatcher.drain()) == 1
+    assert len(world.dms("bob")) == 1
+    assert row(world, bob).status == "sent" and row(world, bob).item.attempts == 1
+
+
+async def test_a_platform_error_backs_off_counting_attempts_then_gives_up(world: World) -> None:
+    bucket, time = paced(world, rate=10)
+    world.chat.script = [RetryAfter(0, "http 503")] * MAX_ATTEMPTS
+    [bob] = await queue(world, "bob")
+    for attempt in range(1, MAX_ATTEMPTS):
+        assert await time.run(world.dispatcher.drain()) == 0
+        failed = row(world, bob)
+        assert failed.status == "pending" and failed.item.attempts == attempt
+        assert failed.error == "http 503"
+        delay = (failed.item.due_at - world.clock.now()).total_seconds()
+        expected = min(BACKOFF_CAP, BACKOFF_BASE**attempt)
+        assert 0.75 * expected <= delay <= 1.25 * expected
+        assert bucket.wait_time() == 0  # a failure is not a rate limit: nothing held
+        world.clock.set(failed.item.due_at)
+    assert await time.run(world.dispatcher.drain()) == 0
+    gave_up = row(world, bob)
+    assert gave_up.status == "failed" and gave_up.item.attempts == MAX_ATTEMPTS
+    assert gave_up.error == f"gave up after {MAX_ATTEMPTS} attempts: http 503"
+    world.clock.advance(timedelta(days=1))
+    assert await time.run(world.dispatcher.drain()) == 0 and world.chat.sent == []
+
+
+async def test_an_undeliverable_message_is_not_retried_nor_holds_others(world: World) -> None:
+    bucket, time = paced(world, rate=10)
+    world.chat.script = [Undeliverable("cannot_dm_bot")]
+    [bob, _] = await queue(world, "bob", "carol")
+    assert await time.run(world.dispatcher.drain()) == 1
+    assert row(world, bob).status == "failed" and row(world, bob).item.attempts == 1
+    assert world.dms("carol") == ["carol 1"] and bucket.wait_time() == 0
+    world.clock.advance(timedelta(days=1))
+    assert await time.run(world.dispatcher.drain()) == 0
+    assert world.dms("bob") == []
+
+
+async def test_messages_to_one_target_keep_their_order_while_others_go_on(world: World) -> None:
+    chat = gated(world, "bob")
+    await queue(world, "bob", "carol", "bob", "dave", "bob")
+    drain = asyncio.ensure_future(world.dispatcher.drain())
+    await settle()
+    # Bob's first DM is stuck on its way; carol's and dave's went regardless.
+    assert world.dms("carol") == ["carol 1"] and world.dms("dave") == ["dave 3"]
+    assert world.dms("bob") == []
+    chat.gates["bob"].set()
+    assert await drain == 5
+    assert world.dms("bob") == ["bob 0", "bob 2", "bob 4"]
+
+
+async def test_a_pacing_wait_over_the_limit_goes_back_to_the_queue(world: World) -> None:
+    _, time = paced(world, rate=1 / (MAX_PACING_WAIT * 2))  # one message per 10 s
+    [_, carol] = await queue(world, "bob", "carol")
+    assert await time.run(world.dispatcher.drain()) == 1
+    assert time.sleeps == []  # nobody waited
+    waiting = row(world, carol)
+    assert waiting.status == "pending" and waiting.item.attempts == 0
+    assert waiting.error == "paced"
+    assert waiting.item.due_at == START + timedelta(seconds=MAX_PACING_WAIT * 2)
+    world.clock.set(waiting.item.due_at)
+    assert await time.run(world.dispatcher.drain()) == 1
+    assert world.dms("carol") == ["carol 1"] and row(world, carol).item.attempts == 1
+
+
+async def test_a_short_pacing_wait_is_waited_out(world: World) -> None:
+    _, time = paced(world, rate=1)
+    await queue(world, "bob", "carol", "dave")
+    assert await time.run(world.dispatcher.drain()) == 3
+    assert set(time.sleeps) == {1.0}  # one token a second: the third went at 2 s
+    assert world.clock.now() == START + timedelta(seconds=2)
+
+
+async def test_a_429_never_makes_a_waiting_lane_wait_longer_than_the_limit(world: World) -> None:
+    time = VirtualTime(world.clock)
+    bucket = TokenBucket(1, 1, monotonic=time.monotonic, sleep=time.sleep)
+    chat = gated(world, "bob", bucket=bucket)
+    chat.script = [RetryAfter(60, "rate limited", throttled=True)]
+    [_, carol] = await queue(world, "bob", "carol")
+    drain = asyncio.ensure_future(world.dispatcher.drain())
+    await settle()
+    assert time.sleeps == [1.0]  # bob's DM is on its way, carol's waits for a token
+    chat.gates["bob"].set()  # … and bob's meets a 429 asking for 60 s
+    assert await time.run(drain) == 0
+    assert max(time.sleeps) <= MAX_PACING_WAIT, time.sleeps
+    # Carol's went back to the queue when the hold made her wait too long.
+    waiting = row(world, carol)
+    assert waiting.status == "pending" and waiting.error == "paced"
+    assert waiting.item.attempts == 0
+    assert waiting.item.due_at == START + timedelta(seconds=60)
+
+
+async def test_a_retried_message_is_not_overtaken_by_a_later_one_to_the_same_target(
+    world: World,
+) -> None:
+    _, time = paced(world, rate=10)
+    world.chat.script = [RetryAfter(1, "rate limited", throttled=True)]
+    first, second = await queue(world, "bob", "bob")
+    await time.run(world.dispatcher.drain())
+    behind = row(world, second)
+    assert behind.status == "pending" and behind.item.attempts == 0  # nobody's failure
+    assert behind.item.due_at == row(world, first).item.due_at
+    world.clock.advance(timedelta(seconds=5))
+    await time.run(world.dispatcher.drain())
+    assert world.dms("bob") == ["bob 0", "bob 1"]
+
+
+async def test_one_failing_lane_does_not_resend_the_rest_of_its_batch(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [_, carol] = await queue(world, "bob", "carol")
+    still_wanted = world.bot.still_wanted
+
+    async def flaky(item: OutboxItem) -> bool:
+        if item.target == ToMember("carol"):
+            raise ConnectionError("the database went away")
+        return await still_wanted(item)
+
+    monkeypatch.setattr(world.bot, "still_wanted", flaky)
+    assert await world.dispatcher.drain() == 1  # bob's is recorded as sent
+    monkeypatch.undo()
+    failed = row(world, carol)
+    assert failed.status == "pending" and failed.item.attempts == 1
+    assert failed.error == "ConnectionError"
+    world.clock.advance(timedelta(minutes=1))
+    assert await world.dispatcher.drain() == 1
+    assert world.dms("bob") == ["bob 0"]
+    assert world.dms("carol") == ["carol 1"]

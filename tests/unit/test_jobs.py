@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain import Community
 from bot.jobs import LEADERBOARD, PROMPTS, Jobs, Result, period_of
-from tests.unit.conftest import World
+from tests.unit.conftest import CID, START, World
 
 
 def utc(*args: int) -> datetime:
@@ -207,3 +207,22 @@ async def test_next_due_names_the_first_moment_anything_falls_due(world: World) 
 
     assert await world.jobs.next_due(world.clock.now()) == utc(2026, 11, 27, 15)  # Fri prompts
     assert await world.jobs.next_due(utc(2026, 11, 27, 15)) == MONDAY
+
+
+async def test_housekeeping_forgets_old_event_ids_sent_messages_and_runs(world: World) -> None:
+    await a_week_with_help(world)
+    events_then = set(world.db.state.events)
+
+    await world.until(timedelta(days=8))  # the week's post ran on Monday
+    assert events_then and not events_then & set(world.db.state.events)  # > 7 days old
+    assert any(r.status == "sent" for r in world.db.state.outbox.values())
+    assert world.db.state.job_runs
+
+    await world.until(timedelta(days=92))
+    sent_long_ago = [
+        r
+        for r in world.db.state.outbox.values()
+        if r.sent_at and r.sent_at < START + timedelta(days=60)
+    ]
+    assert sent_long_ago == []
+    assert (CID, LEADERBOARD, "2026-11-23") not in world.db.state.job_runs
