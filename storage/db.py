@@ -76,6 +76,11 @@ def make_engine(url: str, *, sqlite_foreign_keys: bool = True) -> AsyncEngine:
     return create_async_engine(full, pool_pre_ping=True)
 
 
+def sqlite_pragmas(*, foreign_keys: bool = True) -> tuple[str, ...]:
+    """What every SQLite connection runs first."""
+    return (*_SQLITE_PRAGMAS, f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+
+
 def _sqlite_engine(url: str, *, foreign_keys: bool) -> AsyncEngine:
     """SQLite with WAL and every transaction begun as `BEGIN IMMEDIATE`.
 
@@ -87,7 +92,7 @@ def _sqlite_engine(url: str, *, foreign_keys: bool) -> AsyncEngine:
     as the SQLAlchemy SQLite transaction notes describe.
     """
     engine = create_async_engine(url)
-    pragmas = (*_SQLITE_PRAGMAS, f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+    pragmas = sqlite_pragmas(foreign_keys=foreign_keys)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

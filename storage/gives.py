@@ -27,12 +27,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import Give, GiveFact, GiveStatus, PairWeek
 from storage import rows
 from storage.models import UtcDateTime, gives
-from storage.sql import not_for_index
+from storage.sql import Conn, not_for_index
 
 CONFIRMED = GiveStatus.CONFIRMED.value
 
@@ -59,7 +58,7 @@ def _confirmed_between(
 
 
 class SqlGiveRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def _many(self, *where: ColumnElement[bool]) -> list[Give]:

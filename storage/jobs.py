@@ -13,11 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.ports import JobClaim
 from storage.models import job_runs
-from storage.sql import upsert_insert
+from storage.sql import Conn, upsert_insert
 
 RUNNING, DONE = "running", "done"  # job_runs.status
 
@@ -28,7 +27,7 @@ def _key(community_id: str, job: str, period: str) -> tuple[ColumnElement[bool],
 
 
 class SqlJobRunRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def claim(

@@ -6,19 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import codec
 from bot.messages import Message, Target
 from bot.ports import OutboxItem
 from storage import rows
 from storage.models import outbox
+from storage.sql import Conn
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"  # outbox.status
 
 
 class SqlOutboxRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def add(

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Update, delete, exists, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import Ask, AskStatus, Community, Member, MessageRef, Offer, OfferStatus, OptOut
 from bot.ports import FollowUpMarks
@@ -21,7 +20,7 @@ from storage.gives import SqlGiveRepository
 from storage.jobs import SqlJobRunRepository
 from storage.models import asks, communities, members, offers, processed_events
 from storage.outbox import SqlOutboxRepository
-from storage.sql import not_for_index, upsert_insert
+from storage.sql import Conn, not_for_index, upsert_insert
 
 __all__ = [
     "SqlAskRepository",
@@ -38,7 +37,7 @@ REMINDER_COUNTS = (0, 1, 2)  # FollowUpMarks.offers: one mark per count
 
 
 class SqlCommunityRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def get(self, community_id: str) -> Community | None:
@@ -78,7 +77,7 @@ class SqlCommunityRepository:
 
 
 class SqlMemberRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def get(self, community_id: str, member_id: str) -> Member | None:
@@ -129,7 +128,7 @@ class SqlMemberRepository:
 
 
 class SqlAskRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def _one(self, *where: ColumnElement[bool]) -> Ask | None:
@@ -360,7 +359,7 @@ class SqlAskRepository:
 
 
 class SqlEventLog:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def first_time(self, community_id: str, event_id: str, at: datetime) -> bool:

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from sqlalchemy import ColumnElement, Table, case
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.sql import Executable
 
 
-def upsert_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+class Conn(Protocol):
+    """What the repositories need of a connection: an `AsyncConnection` (PostgreSQL)
+    or storage/inline.py's `InlineConnection` (SQLite)."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def upsert_insert(conn: Conn, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ON CONFLICT, in the connection's dialect."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ports import (
     AskRepository,
@@ -17,6 +18,8 @@ from bot.ports import (
     MemberRepository,
     OutboxRepository,
 )
+from storage.db import sqlite_pragmas
+from storage.inline import InlineDatabase
 from storage.repositories import (
     SqlAskRepository,
     SqlCommunityRepository,
@@ -26,18 +29,20 @@ from storage.repositories import (
     SqlMemberRepository,
     SqlOutboxRepository,
 )
+from storage.sql import Conn
+
+Connect = Callable[[], Awaitable[Conn]]
 
 
 class SqlUnitOfWork:
     """`async with uow: …; await uow.commit()`. Leaving without commit rolls back.
 
-    The transaction begins with the first statement (SQLAlchemy's autobegin), so a
-    unit of work that turns out to have nothing to do never takes SQLite's write lock.
+    The transaction begins with the first statement, so a unit of work that turns out
+    to have nothing to do never takes SQLite's write lock.
 
-    On SQLite, units of work of one process take turns on `turn` (an asyncio lock):
-    SQLite has one writer at a time anyway, and a burst of concurrent events would
-    otherwise wait in SQLite's busy loop, where those past busy_timeout fail with
-    "database is locked". Other processes still wait through busy_timeout.
+    On SQLite, units of work of one process take turns on `turn` (an asyncio lock) on
+    the process's one inline connection (storage/inline.py): SQLite has one writer at
+    a time anyway. Other processes are waited for without blocking the event loop.
     """
 
     # Typed as the ports, as bot.ports.UnitOfWork declares them (attributes of a
@@ -50,10 +55,10 @@ class SqlUnitOfWork:
     events: EventLog
     jobs: JobRunRepository
 
-    def __init__(self, engine: AsyncEngine, turn: asyncio.Lock | None = None) -> None:
-        self._engine = engine
+    def __init__(self, connect: Connect, turn: asyncio.Lock | None = None) -> None:
+        self._connect = connect
         self._turn = turn
-        self._conn: AsyncConnection | None = None
+        self._conn: Conn | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._conn is not None:
@@ -61,7 +66,7 @@ class SqlUnitOfWork:
         if self._turn is not None:
             await self._turn.acquire()
         try:
-            conn = self._conn = await self._engine.connect()
+            conn = self._conn = await self._connect()
         except BaseException:
             self._release()
             raise
@@ -96,13 +101,21 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         await self._connection().commit()
 
-    def _connection(self) -> AsyncConnection:
+    def _connection(self) -> Conn:
         if self._conn is None:
             raise RuntimeError("use the unit of work inside `async with`")
         return self._conn
 
 
 def unit_of_work_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
-    """What the core calls for each transaction (bot.ports.UnitOfWorkFactory)."""
-    turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-    return lambda: SqlUnitOfWork(engine, turn)
+    """What the core calls for each transaction (bot.ports.UnitOfWorkFactory).
+
+    On SQLite the units of work run inline on one synchronous connection to the same
+    file, closed when `engine` is disposed; on PostgreSQL each takes an asyncpg
+    connection from the engine's pool."""
+    if engine.dialect.name != "sqlite":
+        return lambda: SqlUnitOfWork(engine.connect)
+    inline = InlineDatabase(engine.url, sqlite_pragmas())
+    event.listen(engine.sync_engine, "engine_disposed", lambda _engine: inline.dispose())
+    turn = asyncio.Lock()
+    return lambda: SqlUnitOfWork(inline.connect, turn)

@@ -8,16 +8,18 @@ their indexes.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from bot.messages import Message, ToChannel, text
 from bot.ports import UnitOfWork
-from storage.db import make_engine
+from storage.db import make_engine, sqlite_file
 from storage.uow import unit_of_work_factory
 from tests.storage.conftest import Backend
 
@@ -35,13 +37,15 @@ def backend() -> str:
 
 @pytest.fixture
 async def plan_of(storage: Backend) -> AsyncIterator[Callable[[Query], Awaitable[str]]]:
-    """Runs a repository call and returns SQLite's plans for the statements it sent."""
+    """Runs a repository call and returns SQLite's plans for the statements it sent
+    (recorded from every engine: the units of work run on their own, storage/inline.py)."""
     assert storage.url is not None
     engine = make_engine(storage.url)
+    file = sqlite_file(storage.url)
+    assert file is not None
     sent: list[tuple[str, Any]] = []
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _record(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
         if sql.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "DELETE", "INSERT")):
             sent.append((sql, params))
 
@@ -49,17 +53,19 @@ async def plan_of(storage: Backend) -> AsyncIterator[Callable[[Query], Awaitable
         async with unit_of_work_factory(engine)() as uow:
             del sent[:]
             await query(uow)
-            statements = list(sent)
-            lines: list[str] = []
-            for sql, params in statements:
-                result = await uow._connection().exec_driver_sql(
-                    f"EXPLAIN QUERY PLAN {sql}", params
-                )
-                lines += [str(row[-1]) for row in result]
-        return "\n".join(lines)
+        with closing(sqlite3.connect(file)) as db:
+            return "\n".join(
+                str(row[-1])
+                for sql, params in sent
+                for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            )
 
-    yield plan_of
-    await engine.dispose()
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield plan_of
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+        await engine.dispose()
 
 
 RANGE = "ix_gives_confirmed (community_id=? AND status=? AND confirmed_at>? AND confirmed_at<?)"

@@ -9,6 +9,8 @@ import pytest
 
 from adapters.discord import interactions
 from bot.domain import AskStatus
+from bot.events import Event
+from bot.messages import Answer
 from tests.adapters.discord.conftest import ALICE, BOB, CAROL, GENERAL, GUILD, Harness
 from tests.adapters.discord.fake_discord import Json, posted_to, text_of
 
@@ -235,6 +237,13 @@ async def test_a_slow_core_defers_a_button_press_and_then_answers(
     card, _ = await bot.ask(ALICE, "Slow day?")
     offer_id, _ = custom_ids(card)
     monkeypatch.setattr(interactions, "RESPONSE_BUDGET", 0.0)
+    handle = bot.adapter.bridge._handle
+
+    async def slow(event: Event) -> list[Answer]:
+        await asyncio.sleep(0.01)  # a core that yields, however fast the database is
+        return await handle(event)
+
+    monkeypatch.setattr(bot.adapter.bridge, "_handle", slow)
 
     pressed = await bot.fake.press(GUILD, card, CAROL, offer_id)
 
