@@ -22,14 +22,13 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
-    insert,
     literal,
     select,
     update,
 )
 
 from bot.domain import Give, GiveFact, GiveStatus, PairWeek
-from storage import rows
+from storage import prepared, rows
 from storage.models import UtcDateTime, gives
 from storage.sql import Conn, not_for_index
 
@@ -66,8 +65,8 @@ class SqlGiveRepository:
         return [rows.give_from_row(row) for row in await self._conn.execute(stmt)]
 
     async def add(self, give: Give) -> Give:
-        stmt = insert(gives).values(**rows.give_values(give)).returning(gives.c.id)
-        return replace(give, id=(await self._conn.execute(stmt)).scalar_one())
+        added = await self._conn.execute(prepared.ADD_GIVE, rows.give_values(give))
+        return replace(give, id=added.scalar_one())
 
     async def get(self, give_id: int) -> Give | None:
         stmt = select(*rows.GIVE_COLUMNS).where(gives.c.id == give_id)
@@ -75,9 +74,8 @@ class SqlGiveRepository:
         return None if row is None else rows.give_from_row(row)
 
     async def save(self, give: Give) -> None:
-        await self._conn.execute(
-            update(gives).where(gives.c.id == give.id).values(**rows.give_values(give))
-        )
+        values = rows.give_values(give) | {prepared.ROW_ID: give.id}
+        await self._conn.execute(prepared.SAVE_GIVE, values)
 
     async def has_given(
         self, community_id: str, *, giver_id: str, receiver_id: str, before: datetime

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 
 from bot import codec
 from bot.messages import Message, Target
 from bot.ports import OutboxItem
-from storage import rows
+from storage import prepared, rows
 from storage.models import outbox
 from storage.sql import Conn
 
@@ -44,22 +44,18 @@ class SqlOutboxRepository:
                     o.lease_until.is_(None),
                 )
             )
-        stmt = (
-            insert(outbox)
-            .values(
-                community_id=community_id,
-                target=rows.to_json(codec.target_to_data(target)),
-                member_id=codec.target_member(target),
-                message=rows.to_json(codec.message_to_data(message)),
-                purpose=purpose,
-                replace_key=replace_key,
-                status=PENDING,
-                due_at=due_at,
-                attempts=0,
-            )
-            .returning(o.id)
-        )
-        return int((await self._conn.execute(stmt)).scalar_one())
+        values = {
+            "community_id": community_id,
+            "target": rows.to_json(codec.target_to_data(target)),
+            "member_id": codec.target_member(target),
+            "message": rows.to_json(codec.message_to_data(message)),
+            "purpose": purpose,
+            "replace_key": replace_key,
+            "status": PENDING,
+            "due_at": due_at,
+            "attempts": 0,
+        }
+        return int((await self._conn.execute(prepared.ADD_OUTBOX, values)).scalar_one())
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
         """Select, then lease. PostgreSQL skips rows another claimer has locked (FOR

@@ -15,12 +15,12 @@ from sqlalchemy import ColumnElement, Select, Update, delete, exists, insert, se
 
 from bot.domain import Ask, AskStatus, Community, Member, MessageRef, Offer, OfferStatus, OptOut
 from bot.ports import FollowUpMarks
-from storage import rows
+from storage import prepared, rows
 from storage.gives import SqlGiveRepository
 from storage.jobs import SqlJobRunRepository
 from storage.models import asks, communities, members, offers, processed_events
 from storage.outbox import SqlOutboxRepository
-from storage.sql import Conn, not_for_index, upsert_insert
+from storage.sql import Conn, not_for_index
 
 __all__ = [
     "SqlAskRepository",
@@ -41,8 +41,8 @@ class SqlCommunityRepository:
         self._conn = conn
 
     async def get(self, community_id: str) -> Community | None:
-        stmt = select(*rows.COMMUNITY_COLUMNS).where(communities.c.community_id == community_id)
-        row = (await self._conn.execute(stmt)).first()
+        found = await self._conn.execute(prepared.GET_COMMUNITY, {"community_id": community_id})
+        row = found.first()
         return None if row is None else rows.community_from_row(row)
 
     async def add(self, community: Community) -> None:
@@ -81,20 +81,13 @@ class SqlMemberRepository:
         self._conn = conn
 
     async def get(self, community_id: str, member_id: str) -> Member | None:
-        stmt = select(*rows.MEMBER_COLUMNS).where(
-            members.c.community_id == community_id, members.c.member_id == member_id
-        )
-        row = (await self._conn.execute(stmt)).first()
+        key = {"community_id": community_id, "member_id": member_id}
+        row = (await self._conn.execute(prepared.GET_MEMBER, key)).first()
         return None if row is None else rows.member_from_row(row)
 
     async def save(self, member: Member) -> None:
-        values = rows.member_values(member)
-        stmt = upsert_insert(self._conn, members).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[members.c.community_id, members.c.member_id],
-            set_={name: stmt.excluded[name] for name in values},
-        )
-        await self._conn.execute(stmt)
+        stmt = prepared.save_member(self._conn.dialect.name)
+        await self._conn.execute(stmt, rows.member_values(member))
 
     async def active_since(self, community_id: str, since: datetime) -> list[Member]:
         stmt = (
@@ -131,8 +124,8 @@ class SqlAskRepository:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
-    async def _one(self, *where: ColumnElement[bool]) -> Ask | None:
-        row = (await self._conn.execute(select(*rows.ASK_COLUMNS).where(*where))).first()
+    async def _one(self, stmt: Select[Any], **key: Any) -> Ask | None:
+        row = (await self._conn.execute(stmt, key)).first()
         return None if row is None else rows.ask_from_row(row)
 
     async def _many(self, *where: ColumnElement[bool], limit: int | None = None) -> list[Ask]:
@@ -142,27 +135,26 @@ class SqlAskRepository:
         return [rows.ask_from_row(row) for row in await self._conn.execute(stmt)]
 
     async def add(self, ask: Ask) -> Ask:
-        stmt = insert(asks).values(**rows.ask_values(ask)).returning(asks.c.id)
-        ask_id = (await self._conn.execute(stmt)).scalar_one()
+        ask_id = (await self._conn.execute(prepared.ADD_ASK, rows.ask_values(ask))).scalar_one()
         return replace(ask, id=ask_id)
 
     async def get(self, ask_id: int) -> Ask | None:
-        return await self._one(asks.c.id == ask_id)
+        return await self._one(prepared.GET_ASK, **{prepared.ROW_ID: ask_id})
 
     async def by_number(self, community_id: str, number: int) -> Ask | None:
-        return await self._one(asks.c.community_id == community_id, asks.c.number == number)
+        return await self._one(prepared.ASK_BY_NUMBER, community_id=community_id, number=number)
 
     async def by_message(self, community_id: str, ref: MessageRef) -> Ask | None:
         return await self._one(
-            asks.c.community_id == community_id,
-            asks.c.message_channel_id == ref.channel_id,
-            asks.c.message_id == ref.message_id,
+            prepared.ASK_BY_MESSAGE,
+            community_id=community_id,
+            channel_id=ref.channel_id,
+            message_id=ref.message_id,
         )
 
     async def save(self, ask: Ask) -> None:
-        await self._conn.execute(
-            update(asks).where(asks.c.id == ask.id).values(**rows.ask_values(ask))
-        )
+        values = rows.ask_values(ask) | {prepared.ROW_ID: ask.id}
+        await self._conn.execute(prepared.SAVE_ASK, values)
 
     async def open_asks(
         self,
@@ -186,20 +178,13 @@ class SqlAskRepository:
         return await self._many(asks.c.community_id == community_id, asks.c.asker_id == asker_id)
 
     async def get_offer(self, ask_id: int, member_id: str) -> Offer | None:
-        stmt = select(*rows.OFFER_COLUMNS).where(
-            offers.c.ask_id == ask_id, offers.c.member_id == member_id
-        )
-        row = (await self._conn.execute(stmt)).first()
+        key = {"ask_id": ask_id, "member_id": member_id}
+        row = (await self._conn.execute(prepared.GET_OFFER, key)).first()
         return None if row is None else rows.offer_from_row(row)
 
     async def save_offer(self, offer: Offer) -> None:
-        values = rows.offer_values(offer)
-        stmt = upsert_insert(self._conn, offers).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[offers.c.ask_id, offers.c.member_id],
-            set_={name: stmt.excluded[name] for name in ("status", "created_at", "reminders_sent")},
-        )
-        await self._conn.execute(stmt)
+        stmt = prepared.save_offer(self._conn.dialect.name)
+        await self._conn.execute(stmt, rows.offer_values(offer))
 
     async def offers(self, ask_id: int, status: OfferStatus = OfferStatus.ACTIVE) -> list[Offer]:
         stmt = (
@@ -364,15 +349,9 @@ class SqlEventLog:
 
     async def first_time(self, community_id: str, event_id: str, at: datetime) -> bool:
         """INSERT … ON CONFLICT DO NOTHING RETURNING: a row comes back only if new."""
-        stmt = (
-            upsert_insert(self._conn, processed_events)
-            .values(community_id=community_id, event_id=event_id, seen_at=at)
-            .on_conflict_do_nothing(
-                index_elements=[processed_events.c.community_id, processed_events.c.event_id]
-            )
-            .returning(processed_events.c.event_id)
-        )
-        return (await self._conn.execute(stmt)).first() is not None
+        stmt = prepared.first_time(self._conn.dialect.name)
+        values = {"community_id": community_id, "event_id": event_id, "seen_at": at}
+        return (await self._conn.execute(stmt, values)).first() is not None
 
     async def prune(self, before: datetime) -> int:
         """A range of ix_processed_events_seen."""

@@ -1,0 +1,90 @@
+"""The hot statements, built once and executed with a parameter dict.
+
+`insert(t).values(**row)` builds a bind parameter per column and a new cache key on
+every call; for a 13-column row that cost ~300 µs here, seven times the ~40 µs of
+executing a statement built once with the row as its parameters. Upserts depend on
+the dialect, so they are built once per dialect.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Insert, Table, Update, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.domain import Member
+from storage import rows
+from storage.models import asks, communities, gives, members, offers, outbox, processed_events
+
+ROW_ID = "row_id"  # the WHERE parameter of the updates by id (not a column name)
+
+
+def _insert_for(dialect: str, table: Table) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _by_id(table: Table) -> Update:
+    return update(table).where(table.c.id == bindparam(ROW_ID))
+
+
+ADD_ASK: Insert = insert(asks).returning(asks.c.id)
+SAVE_ASK: Update = _by_id(asks)
+ADD_GIVE: Insert = insert(gives).returning(gives.c.id)
+SAVE_GIVE: Update = _by_id(gives)
+ADD_OUTBOX: Insert = insert(outbox).returning(outbox.c.id)
+
+GET_COMMUNITY = select(*rows.COMMUNITY_COLUMNS).where(
+    communities.c.community_id == bindparam("community_id")
+)
+GET_MEMBER = select(*rows.MEMBER_COLUMNS).where(
+    members.c.community_id == bindparam("community_id"),
+    members.c.member_id == bindparam("member_id"),
+)
+GET_ASK = select(*rows.ASK_COLUMNS).where(asks.c.id == bindparam(ROW_ID))
+ASK_BY_NUMBER = select(*rows.ASK_COLUMNS).where(
+    asks.c.community_id == bindparam("community_id"), asks.c.number == bindparam("number")
+)
+ASK_BY_MESSAGE = select(*rows.ASK_COLUMNS).where(
+    asks.c.community_id == bindparam("community_id"),
+    asks.c.message_channel_id == bindparam("channel_id"),
+    asks.c.message_id == bindparam("message_id"),
+)
+GET_OFFER = select(*rows.OFFER_COLUMNS).where(
+    offers.c.ask_id == bindparam("ask_id"), offers.c.member_id == bindparam("member_id")
+)
+
+# What an upsert overwrites: every value the row builders give but the key.
+MEMBER_UPDATED = tuple(
+    name for name in rows.member_values(Member("", "")) if name not in ("community_id", "member_id")
+)
+OFFER_UPDATED = ("status", "created_at", "reminders_sent")
+
+
+@cache
+def save_member(dialect: str) -> Any:
+    stmt = _insert_for(dialect, members)
+    return stmt.on_conflict_do_update(
+        index_elements=[members.c.community_id, members.c.member_id],
+        set_={name: stmt.excluded[name] for name in MEMBER_UPDATED},
+    )
+
+
+@cache
+def save_offer(dialect: str) -> Any:
+    stmt = _insert_for(dialect, offers)
+    return stmt.on_conflict_do_update(
+        index_elements=[offers.c.ask_id, offers.c.member_id],
+        set_={name: stmt.excluded[name] for name in OFFER_UPDATED},
+    )
+
+
+@cache
+def first_time(dialect: str) -> Any:
+    p = processed_events.c
+    return (
+        _insert_for(dialect, processed_events)
+        .on_conflict_do_nothing(index_elements=[p.community_id, p.event_id])
+        .returning(p.event_id)
+    )
