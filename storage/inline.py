@@ -16,6 +16,7 @@ One connection serves all units of work of a process: they take turns anyway
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -24,7 +25,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
 BUSY_WAIT = 10.0  # seconds to wait for another process's write lock before failing
-STATEMENT_BUSY_MS = 100  # a safety net for statements inside a transaction (WAL: rare)
 
 
 class InlineConnection:
@@ -44,21 +44,23 @@ class InlineConnection:
         return self._conn.execute(statement, parameters)
 
     async def _begin_immediate(self) -> None:
+        """BEGIN IMMEDIATE on the driver connection (busy_timeout=0: fail at once),
+        retried with asyncio.sleep until the write lock is free or BUSY_WAIT passes.
+        SQLAlchemy's own transaction then begins with the first statement; with the
+        driver's isolation_level=None it issues no BEGIN of its own."""
+        driver = self._conn.connection.driver_connection
+        assert driver is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BUSY_WAIT
         pause = 0.001
         while True:
             try:
-                self._conn.exec_driver_sql("PRAGMA busy_timeout=0")
-                try:
-                    self._conn.exec_driver_sql("BEGIN IMMEDIATE")
-                finally:
-                    self._conn.exec_driver_sql(f"PRAGMA busy_timeout={STATEMENT_BUSY_MS}")
-            except OperationalError as error:
+                driver.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
                 if "locked" not in str(error) and "busy" not in str(error):
                     raise
                 if loop.time() >= deadline:
-                    raise
+                    raise OperationalError("BEGIN IMMEDIATE", None, error) from error
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.05)
                 continue
@@ -72,6 +74,9 @@ class InlineConnection:
 
     async def rollback(self) -> None:
         self._conn.rollback()  # ends SQLAlchemy's transaction even if BEGIN never ran
+        driver = self._conn.connection.driver_connection
+        if driver is not None and driver.in_transaction:  # begun, but no statement ran
+            driver.execute("ROLLBACK")
         self._begun = False
 
     async def close(self) -> None:
@@ -83,6 +88,9 @@ class InlineDatabase:
 
     def __init__(self, url: URL, pragmas: tuple[str, ...]) -> None:
         self._engine: Engine = create_engine(url.set(drivername="sqlite+pysqlite"))
+        # Never wait inside SQLite: BEGIN IMMEDIATE is retried in the loop instead, and
+        # once the write lock is held, WAL lets statements and the commit through.
+        pragmas = (*pragmas, "PRAGMA busy_timeout=0")
         self._conn: Connection | None = None
 
         @event.listens_for(self._engine, "connect")
