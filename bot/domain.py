@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
+from typing import NamedTuple
 
 DEFAULT_OFFER_EMOJI = "raising_hand"
 MAX_ASK_LENGTH = 3000
@@ -141,9 +142,9 @@ class Give:
     depth: int = 0  # links before this one in its chain
 
 
-@dataclass(frozen=True)
-class PairWeek:
-    """One giver→receiver pair's confirmed gives in a week, forward ones among them."""
+class PairWeek(NamedTuple):
+    """One giver→receiver pair's confirmed gives in a week, forward ones among them.
+    A named tuple: a big community's week has tens of thousands of them."""
 
     giver_id: str
     receiver_id: str
