@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -80,23 +81,14 @@ class SqlGiveRepository:
     async def has_given(
         self, community_id: str, *, giver_id: str, receiver_id: str, before: datetime
     ) -> bool:
-        """A seek on ix_gives_pair, which holds every column it reads. The status test
-        is kept out of index selection: seen as selective, it would draw SQLite to
-        ix_gives_confirmed and a scan of every confirmed give before `before`."""
-        c = gives.c
-        found = (
-            select(literal(1))
-            .where(
-                c.community_id == community_id,
-                c.giver_id == giver_id,
-                c.receiver_id == receiver_id,
-                c.confirmed_at < before,
-                not_for_index(c.status == CONFIRMED),
-                c.giver_id != c.receiver_id,
-            )
-            .exists()
-        )  # SELECT 1, not the SELECT * of exists(), so that the index alone answers
-        return bool((await self._conn.execute(select(found))).scalar_one())
+        """A seek on ix_gives_pair (see _HAS_GIVEN)."""
+        params = {
+            "community_id": community_id,
+            "giver_id": giver_id,
+            "receiver_id": receiver_id,
+            "before": before,
+        }
+        return bool((await self._conn.execute(_HAS_GIVEN, params)).scalar_one())
 
     async def latest_received(
         self,
@@ -107,24 +99,15 @@ class SqlGiveRepository:
         before: datetime,
         not_from: str,
     ) -> Give | None:
-        """ix_gives_receiver read backwards from `before` (its entries end with the
-        rowid, so "latest, then highest id" is its own order on SQLite)."""
-        c = gives.c
-        stmt = (
-            select(*rows.GIVE_COLUMNS)
-            .where(
-                c.community_id == community_id,
-                c.receiver_id == member_id,
-                c.confirmed_at >= since,
-                c.confirmed_at < before,
-                not_for_index(c.status == CONFIRMED),
-                c.giver_id != member_id,
-                c.giver_id != not_from,
-            )
-            .order_by(c.confirmed_at.desc(), c.id.desc())
-            .limit(1)
-        )
-        row = (await self._conn.execute(stmt)).first()
+        """ix_gives_receiver read backwards from `before` (see _LATEST_RECEIVED)."""
+        params = {
+            "community_id": community_id,
+            "member_id": member_id,
+            "since": since,
+            "before": before,
+            "not_from": not_from,
+        }
+        row = (await self._conn.execute(_LATEST_RECEIVED, params)).first()
         return None if row is None else rows.give_from_row(row)
 
     async def pair_weeks(self, community_id: str, start: datetime, end: datetime) -> list[PairWeek]:
@@ -136,7 +119,7 @@ class SqlGiveRepository:
             *_confirmed_between(community_id, start, end)
         )
         pairs: dict[tuple[str, str], list[int]] = {}
-        for giver, receiver, forward in (await self._conn.execute(stmt)).tuples():
+        for giver, receiver, forward in await self._conn.execute(stmt):
             counts = pairs.get((giver, receiver))
             if counts is None:
                 pairs[(giver, receiver)] = [1, int(forward)]
@@ -239,6 +222,55 @@ def _chains_back() -> Select[int, str, str, datetime]:
 
 
 _CHAINS_BACK = _chains_back()
+
+
+def _param(name: str, type_: Any = None) -> BindParameter[Any]:
+    return bindparam(name, type_=type_ or String())
+
+
+def _has_given() -> Select[Any]:
+    """The status test is kept out of index selection: seen as selective, it would
+    draw SQLite to ix_gives_confirmed and a scan of every confirmed give before
+    `before`. SELECT 1, not the SELECT * of exists(), so that the index alone answers."""
+    c = gives.c
+    found = (
+        select(literal(1))
+        .where(
+            c.community_id == _param("community_id"),
+            c.giver_id == _param("giver_id"),
+            c.receiver_id == _param("receiver_id"),
+            c.confirmed_at < _param("before", UtcDateTime()),
+            not_for_index(c.status == CONFIRMED),
+            c.giver_id != c.receiver_id,
+        )
+        .exists()
+    )
+    return select(found)
+
+
+def _latest_received() -> Select[Any]:
+    """ix_gives_receiver's entries end with the rowid, so "latest, then highest id" is
+    its own order on SQLite."""
+    c = gives.c
+    member = _param("member_id")
+    return (
+        select(*rows.GIVE_COLUMNS)
+        .where(
+            c.community_id == _param("community_id"),
+            c.receiver_id == member,
+            c.confirmed_at >= _param("since", UtcDateTime()),
+            c.confirmed_at < _param("before", UtcDateTime()),
+            not_for_index(c.status == CONFIRMED),
+            c.giver_id != member,
+            c.giver_id != _param("not_from"),
+        )
+        .order_by(c.confirmed_at.desc(), c.id.desc())
+        .limit(1)
+    )
+
+
+_HAS_GIVEN = _has_given()
+_LATEST_RECEIVED = _latest_received()
 # The trend asks for twelve weeks in a row.
 _COUNT_CONFIRMED = (
     select(func.count())

@@ -34,16 +34,9 @@ class SqlOutboxRepository:
         """With `replace_key`, only items never claimed (or released by `retry_at`) are
         dropped: a leased one may be on its way right now. The port gives no `now`, so
         an item whose sender died with the lease is not told apart and stays too."""
-        o = outbox.c
         if replace_key is not None:
-            await self._conn.execute(
-                delete(outbox).where(
-                    o.status == PENDING,
-                    o.community_id == community_id,
-                    o.replace_key == replace_key,
-                    o.lease_until.is_(None),
-                )
-            )
+            key = {"status": PENDING, "community_id": community_id, "replace_key": replace_key}
+            await self._conn.execute(prepared.DROP_REPLACED, key)
         values = {
             "community_id": community_id,
             "target": rows.to_json(codec.target_to_data(target)),

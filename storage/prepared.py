@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, Update, bindparam, insert, select, update
+from sqlalchemy import Insert, Table, Update, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import Member
@@ -53,6 +53,24 @@ ASK_BY_MESSAGE = select(*rows.ASK_COLUMNS).where(
 )
 GET_OFFER = select(*rows.OFFER_COLUMNS).where(
     offers.c.ask_id == bindparam("ask_id"), offers.c.member_id == bindparam("member_id")
+)
+
+OFFERS = (
+    select(*rows.OFFER_COLUMNS)
+    .where(offers.c.ask_id == bindparam("ask_id"), offers.c.status == bindparam("status"))
+    .order_by(offers.c.created_at, offers.c.member_id)
+)
+NEXT_ASK_NUMBER = (
+    update(communities)
+    .where(communities.c.community_id == bindparam("of_community"))
+    .values(ask_seq=communities.c.ask_seq + 1)
+    .returning(communities.c.ask_seq)
+)
+DROP_REPLACED = delete(outbox).where(
+    outbox.c.status == bindparam("status"),
+    outbox.c.community_id == bindparam("community_id"),
+    outbox.c.replace_key == bindparam("replace_key"),
+    outbox.c.lease_until.is_(None),
 )
 
 # What an upsert overwrites: every value the row builders give but the key.

@@ -60,13 +60,8 @@ class SqlCommunityRepository:
 
     async def next_ask_number(self, community_id: str) -> int:
         """One UPDATE … RETURNING: the row lock serializes concurrent callers."""
-        stmt = (
-            update(communities)
-            .where(communities.c.community_id == community_id)
-            .values(ask_seq=communities.c.ask_seq + 1)
-            .returning(communities.c.ask_seq)
-        )
-        number = (await self._conn.execute(stmt)).scalar_one_or_none()
+        found = await self._conn.execute(prepared.NEXT_ASK_NUMBER, {"of_community": community_id})
+        number = found.scalar_one_or_none()
         if number is None:
             raise LookupError(f"no community {community_id!r}")
         return int(number)
@@ -187,12 +182,8 @@ class SqlAskRepository:
         await self._conn.execute(stmt, rows.offer_values(offer))
 
     async def offers(self, ask_id: int, status: OfferStatus = OfferStatus.ACTIVE) -> list[Offer]:
-        stmt = (
-            select(*rows.OFFER_COLUMNS)
-            .where(offers.c.ask_id == ask_id, offers.c.status == status.value)
-            .order_by(offers.c.created_at, offers.c.member_id)
-        )
-        return [rows.offer_from_row(row) for row in await self._conn.execute(stmt)]
+        key = {"ask_id": ask_id, "status": status.value}
+        return [rows.offer_from_row(row) for row in await self._conn.execute(prepared.OFFERS, key)]
 
     async def offers_by(self, community_id: str, member_id: str) -> list[Offer]:
         """Driven from ix_offers_member; each ask is then found by its id."""
