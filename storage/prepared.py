@@ -11,10 +11,22 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, Update, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Insert,
+    Integer,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.domain import Member
+from bot.domain import AskStatus, Member, OfferStatus
 from storage import rows
 from storage.models import asks, communities, gives, members, offers, outbox, processed_events
 
@@ -72,6 +84,27 @@ DROP_REPLACED = delete(outbox).where(
     outbox.c.replace_key == bindparam("replace_key"),
     outbox.c.lease_until.is_(None),
 )
+
+
+@cache
+def open_asks(*, by_asker: bool, without_offers: bool) -> Select[Any]:
+    """Open asks, oldest first, up to the `limit` parameter; of `asker_id` when
+    `by_asker`, and only those without an active offer when `without_offers`."""
+    a = asks.c
+    where = [a.community_id == bindparam("community_id"), a.status == AskStatus.OPEN.value]
+    if by_asker:
+        where.append(a.asker_id == bindparam("asker_id"))
+    if without_offers:
+        where.append(
+            ~exists().where(offers.c.ask_id == a.id, offers.c.status == OfferStatus.ACTIVE.value)
+        )
+    return (
+        select(*rows.ASK_COLUMNS)
+        .where(*where)
+        .order_by(a.created_at, a.id)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
 
 # What an upsert overwrites: every value the row builders give but the key.
 MEMBER_UPDATED = tuple(

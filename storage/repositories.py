@@ -159,15 +159,9 @@ class SqlAskRepository:
         without_offers: bool = False,
         limit: int = 10,
     ) -> list[Ask]:
-        where = [asks.c.community_id == community_id, asks.c.status == AskStatus.OPEN.value]
-        if asker_id is not None:
-            where.append(asks.c.asker_id == asker_id)
-        if without_offers:
-            active = exists().where(
-                offers.c.ask_id == asks.c.id, offers.c.status == OfferStatus.ACTIVE.value
-            )
-            where.append(~active)
-        return await self._many(*where, limit=limit)
+        stmt = prepared.open_asks(by_asker=asker_id is not None, without_offers=without_offers)
+        params = {"community_id": community_id, "asker_id": asker_id, "limit": limit}
+        return [rows.ask_from_row(row) for row in await self._conn.execute(stmt, params)]
 
     async def by_asker(self, community_id: str, asker_id: str) -> list[Ask]:
         return await self._many(asks.c.community_id == community_id, asks.c.asker_id == asker_id)
