@@ -179,6 +179,9 @@ async def run(count: int, rates: list[int]) -> None:
         slack_app_token=None,
         http_host="127.0.0.1",
         http_port=0,
+        # The fake has no rate limit and the bare app none either: measure processing,
+        # not the outbox's pacing (bench/dispatcher_rate.py measures that).
+        slack_send_rate=0,
     )
     await bootstrap.migrate(settings)
     adapters: dict[str, Any] = {}

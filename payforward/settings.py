@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = None
     # Messages a second the outbox sends per platform (0: no limit), paced below the
     # platforms' own limits so a burst of prompts rarely meets a 429.
-    slack_send_rate: float = Field(default=4.0, ge=0, validation_alias="PAYFORWARD_SLACK_SEND_RATE")
+    slack_send_rate: float = Field(
+        default=10.0, ge=0, validation_alias="PAYFORWARD_SLACK_SEND_RATE"
+    )
     discord_send_rate: float = Field(
         default=20.0, ge=0, validation_alias="PAYFORWARD_DISCORD_SEND_RATE"
     )
@@ -107,7 +109,7 @@ class Settings(BaseSettings):
     def rates(self) -> dict[str, tuple[float, float]]:
         """(messages a second, burst) per platform for the outbox's token buckets."""
         return {
-            "slack": (self.slack_send_rate, max(1.0, self.slack_send_rate * 2)),
+            "slack": (self.slack_send_rate, max(1.0, self.slack_send_rate)),
             "discord": (self.discord_send_rate, max(1.0, self.discord_send_rate)),
         }
 
