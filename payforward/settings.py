@@ -95,8 +95,19 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def slack_oauth(self) -> bool:
+        """Multi-workspace installs: the app's client id and secret, in HTTP mode."""
+        return bool(
+            self.slack_client_id and self.slack_client_secret and self.slack_app_token is None
+        )
+
+    @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        """A bot token, or OAuth installs (each workspace's token then comes from the
+        installation store)."""
+        return self.slack_bot_token is not None or (
+            self.slack_oauth and self.slack_signing_secret is not None
+        )
 
     @property
     def slack_socket_mode(self) -> bool:

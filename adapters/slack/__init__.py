@@ -24,7 +24,8 @@ def build(settings: Settings, handle: Callable[[Event], Awaitable[list[Answer]]]
     secret = settings.slack_signing_secret
     bot_token = settings.slack_bot_token
     oauth = None
-    if settings.slack_client_id and settings.slack_client_secret and app_token is None:
+    if settings.slack_oauth:
+        assert settings.slack_client_id and settings.slack_client_secret
         oauth = open_oauth(
             settings.slack_client_id,
             settings.slack_client_secret.get_secret_value(),

@@ -138,6 +138,20 @@ def test_blank_credentials_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> No
     assert not settings.discord_enabled
 
 
+def test_oauth_installs_alone_enable_slack_in_http_mode() -> None:
+    oauth = {
+        "slack_client_id": "123.456",
+        "slack_client_secret": "client-secret",
+        "slack_signing_secret": "signing-secret",
+    }
+
+    assert Settings(_env_file=None, **oauth).slack_enabled  # type: ignore[arg-type]
+    without_secret = oauth | {"slack_signing_secret": None}
+    assert not Settings(_env_file=None, **without_secret).slack_enabled  # type: ignore[arg-type]
+    socket = oauth | {"slack_app_token": "xapp-1"}
+    assert not Settings(_env_file=None, **socket).slack_oauth  # type: ignore[arg-type]
+
+
 def test_settings_read_the_documented_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "SLACK_BOT_TOKEN": "xoxb-secret",

@@ -125,3 +125,22 @@ async def test_the_installation_store_round_trips_and_forgets(tmp_path: Path) ->
         assert await store.async_find_installation(enterprise_id=None, team_id="T7") is None
     finally:
         await engine.dispose()
+
+
+async def test_without_a_bot_token_every_workspace_comes_from_installs(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    async for slack in open_slack(
+        tmp_path,
+        fake,
+        "http",
+        slack_bot_token=None,
+        slack_client_id="111.222",
+        slack_client_secret="client-secret",
+    ):
+        assert await install(slack, "T3") == 200
+
+        await slack.command("UTHREE", "/ask", "Only installs here?", team="T3", channel="C1")
+
+        (card,) = await fake.wait_for("chat.postMessage", in_channel("C1"))
+        assert card.token == "xoxb-T3"
