@@ -238,6 +238,8 @@ class SlackAdapter:
         app.event("reaction_added")(self._on_reaction)
         app.event("reaction_removed")(self._on_reaction)
         app.event("app_home_opened")(self._on_home)
+        app.event("app_uninstalled")(self._on_uninstalled)
+        app.event("tokens_revoked")(self._on_uninstalled)
         app.action(re.compile(r".+"))(self._on_action)
         app.view(re.compile("^" + re.escape(translate.FORM_PREFIX)))(self._on_form)
 
@@ -270,6 +272,16 @@ class SlackAdapter:
         await ack()
         event = await translate.form(body, self._members.info)
         await self._answer(await self._handle(event), event, body)
+
+    async def _on_uninstalled(self, body: Body, event: Body) -> None:
+        """A workspace removed the app (or revoked its bot token): forget its stored
+        installation, so nothing is sent with a dead token. Its community's data stays
+        for a reinstall; members can still `/payforward forget` themselves."""
+        if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            return  # only user tokens were revoked; the bot's still works
+        team = translate.team_of(body)
+        await self._workspaces.drop(team)
+        log.info("Slack workspace %s removed the app; its installation is forgotten", team)
 
     async def _on_home(self, body: Body, event: Body) -> None:
         """App Home: the member's stats and this week's board (with the asks that need

@@ -21,7 +21,13 @@ BOT_SCOPES = (
     "im:write",  # conversations.open for DMs
     "files:write",  # `/payforward export` sends a JSON file by DM
 )
-BOT_EVENTS = ("reaction_added", "reaction_removed", "app_home_opened")
+BOT_EVENTS = (
+    "reaction_added",
+    "reaction_removed",
+    "app_home_opened",
+    "app_uninstalled",  # forget a workspace's installation when it removes the app
+    "tokens_revoked",
+)
 
 COMMANDS = (
     ("/ask", "Ask the community for help", "How do I profile asyncio code?"),

@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -60,6 +61,12 @@ class Workspaces:
             response = self._auth[token] = await client.auth_test()
         return response
 
+    async def drop(self, team_id: str | None) -> None:
+        """Delete a workspace's stored installation (it removed the app)."""
+        if self._store is not None and team_id:
+            await self._store.async_delete_all(enterprise_id=None, team_id=team_id)
+        self.forget(team_id)
+
     def forget(self, team_id: str | None = None) -> None:
         """Drop cached tokens (after an install or uninstall)."""
         if team_id is None:
@@ -78,6 +85,9 @@ class Workspaces:
         if token is not None:  # a miss is not kept: the workspace may install any moment
             self._tokens[team_id] = (now + TOKEN_TTL_SECONDS, token)
         return token
+
+
+DEAD_TOKEN = ("invalid_auth", "account_inactive", "token_revoked")
 
 
 class WorkspaceAuthorize(AsyncAuthorize):
@@ -100,5 +110,13 @@ class WorkspaceAuthorize(AsyncAuthorize):
             token = await self._workspaces.token_for(team_id)
         except NotInstalled:
             return None
-        auth = await self._workspaces.auth_test(token)
+        try:
+            auth = await self._workspaces.auth_test(token)
+        except SlackApiError as error:
+            if error.response.get("error") not in DEAD_TOKEN:
+                raise
+            # The workspace removed the app while we were away (its app_uninstalled
+            # event cannot be authorized any more): forget the installation.
+            await self._workspaces.drop(team_id)
+            return None
         return AuthorizeResult.from_auth_test_response(bot_token=token, auth_test_response=auth)

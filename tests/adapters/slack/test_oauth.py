@@ -3,6 +3,7 @@ database, and each workspace is then served with its own token, as its own commu
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from adapters.slack.oauth import DatabaseInstallationStore
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.slack_installations import SlackInstallations
+from tests.adapters.slack import payloads
 from tests.adapters.slack.conftest import Slack, in_channel, open_slack
 from tests.adapters.slack.fake_slack import FakeSlack
 
@@ -144,3 +146,40 @@ async def test_without_a_bot_token_every_workspace_comes_from_installs(
 
         (card,) = await fake.wait_for("chat.postMessage", in_channel("C1"))
         assert card.token == "xoxb-T3"
+
+
+async def test_an_uninstalled_workspace_is_forgotten(oauth_slack: Slack, tmp_path: Path) -> None:
+    fake = oauth_slack.fake
+    assert await install(oauth_slack, "T2") == 200
+
+    await oauth_slack.event(payloads.event("T2", {"type": "app_uninstalled"}))
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'payforward.db'}")
+    try:
+        for _ in range(200):  # the listener runs after the ack
+            if await SlackInstallations(engine).find_team("T2") is None:
+                break
+            await asyncio.sleep(0.01)
+        assert await SlackInstallations(engine).find_team("T2") is None
+    finally:
+        await engine.dispose()
+    # The dead token is never used again: without an installation the workspace falls
+    # back to SLACK_BOT_TOKEN, as any workspace without one does.
+    await oauth_slack.command("UTWO", "/ask", "Still there?", team="T2", channel="C1")
+    (card,) = await fake.wait_for("chat.postMessage", in_channel("C1"))
+    assert card.token == "xoxb-test-token"
+
+
+async def test_a_workspace_whose_token_died_while_we_were_away_is_forgotten(
+    oauth_slack: Slack, tmp_path: Path
+) -> None:
+    assert await install(oauth_slack, "T2") == 200
+    oauth_slack.fake.fail_next("auth.test", "invalid_auth")  # uninstalled meanwhile
+
+    await oauth_slack.event(payloads.event("T2", {"type": "app_uninstalled"}))
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'payforward.db'}")
+    try:
+        assert await SlackInstallations(engine).find_team("T2") is None
+    finally:
+        await engine.dispose()

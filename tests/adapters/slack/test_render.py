@@ -143,7 +143,13 @@ def test_the_manifest_creates_the_whole_app_in_one_paste() -> None:
     assert {"commands", "chat:write", "reactions:read", "users:read", "im:write"} <= set(BOT_SCOPES)
     settings = data["settings"]
     assert settings["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)
-    assert set(BOT_EVENTS) == {"reaction_added", "reaction_removed", "app_home_opened"}
+    assert set(BOT_EVENTS) == {
+        "reaction_added",
+        "reaction_removed",
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
     assert data["features"]["app_home"]["home_tab_enabled"]
     assert data["features"]["bot_user"]["display_name"] == "payforward"
