@@ -11,7 +11,7 @@ from bot import copy
 from bot.context import Context
 from bot.domain import AskStatus, GiveStatus, OptOut
 from bot.messages import Answer, Reply, Style, text
-from bot.report import private_board, scores, weekly_report
+from bot.report import ask_line, private_board, scores, weekly_report
 from bot.weeks import week_of
 
 OPT_CHOICES = {o.value: (o,) for o in OptOut} | {"all": tuple(OptOut)}
@@ -21,6 +21,9 @@ async def leaderboard(ctx: Context) -> list[Answer]:
     start, end = week_of(ctx.now, ctx.community.timezone)
     report = await weekly_report(ctx.uow, ctx.community, start, end, public=False)
     return [Reply(private_board(report, ctx.member_id))]
+
+
+SHOWN_ASKS = 5
 
 
 async def me(ctx: Context) -> list[Answer]:
@@ -51,8 +54,11 @@ async def me(ctx: Context) -> list[Answer]:
         text(f"Thanked by others: {_times(len(received))}", style=Style.ITEM),
         text(f"Your open asks: {len(open_asks)}", style=Style.ITEM),
         text(f"Waiting for your confirmation: {len(pending)}", style=Style.ITEM),
-        text(f"Opted out of: {opt_outs}", style=Style.CONTEXT),
     ]
+    if open_asks:  # the newest few, so App Home and `/payforward me` show what is waiting
+        blocks.append(text("Your open asks", style=Style.HEADING))
+        blocks.extend(ask_line(ask) for ask in open_asks[-SHOWN_ASKS:][::-1])
+    blocks.append(text(f"Opted out of: {opt_outs}", style=Style.CONTEXT))
     return [Reply(copy.lines(*blocks))]
 
 

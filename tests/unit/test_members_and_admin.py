@@ -50,6 +50,7 @@ async def test_me_shows_my_stats(world: World) -> None:
     assert "This week: #1 — helped 1 · forward 1 · gives 1" in text
     assert "All time: 1 give to 1 person, 1 thing shared with everyone" in text
     assert "Your open asks: 1" in text
+    assert "#1 @bob: “Who knows Rust?”" in text  # listed too (App Home shows this)
 
 
 async def test_export_sends_my_data_as_json_by_dm(world: World) -> None:

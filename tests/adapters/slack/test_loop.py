@@ -105,7 +105,11 @@ async def test_app_home_shows_the_members_stats_and_the_asks_that_need_help(slac
     assert view["type"] == "home"
     shown = published.blocks_text() + str(view)
     assert "Your pay-it-forward" in shown
-    assert "Who knows Alembic?" in shown
+    assert "Who knows Alembic?" in shown  # an ask that needs help
+
+    await slack.event(payloads.home_opened("T1", "UALICE"))
+    (_, mine) = await fake.wait_for("views.publish", count=2)
+    assert "Your open asks" in str(view_of(mine))  # alice's own, listed
 
 
 async def test_the_weekly_prompt_arrives_by_dm_and_sharing_opens_the_share_modal(
