@@ -119,7 +119,7 @@ class SqlGiveRepository:
             *_confirmed_between(community_id, start, end)
         )
         pairs: dict[tuple[str, str], list[int]] = {}
-        for giver, receiver, forward in await self._conn.execute(stmt):
+        for giver, receiver, forward in (await self._conn.execute(stmt)).all():  # fetchall
             counts = pairs.get((giver, receiver))
             if counts is None:
                 pairs[(giver, receiver)] = [1, int(forward)]
