@@ -181,6 +181,7 @@ class Jobs:
         if self._housekept is not None and now - self._housekept < HOUSEKEEPING_EVERY:
             return
         self._housekept = now
+        self._quiet_until = {key: at for key, at in self._quiet_until.items() if at > now}
         async with self._uow() as uow:
             await uow.events.prune(now - KEEP_EVENT_IDS)
             await uow.outbox.prune(now - KEEP_SENT)
