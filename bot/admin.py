@@ -1,4 +1,5 @@
-"""Admin commands: `/payforward config …` and `/payforward leaderboard post`."""
+"""Admin commands: `/payforward config …` and `/payforward leaderboard post` (on
+Discord, `/payforward-admin …`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bot.report import weekly_post, weekly_report
 from bot.weeks import is_timezone, week_of
 
 CONFIG_USAGE = (
-    "Usage: `/payforward config channel #channel | timezone Europe/Berlin | "
+    "Usage: `{admin} config channel #channel | timezone Europe/Berlin | "
     "leaderboard mon 09:00 | prompts fri 15:00|off | emoji :raising_hand:`"
 )
 
@@ -40,7 +41,8 @@ def _apply(community: Community, key: str, value: str) -> tuple[Community, str]:
         channel = first_channel(value)
         if channel is None:
             raise Refusal(
-                "Name the channel like `#general`: `/payforward config channel #general`."
+                "Name the channel like `#general`: "
+                f"`{copy.admin_command(community.platform)} config channel #general`."
             )
         return replace(community, channel_id=channel), "the weekly post goes to that channel"
     if key == "timezone":
@@ -70,7 +72,7 @@ def _apply(community: Community, key: str, value: str) -> tuple[Community, str]:
         return replace(
             community, offer_emoji=name
         ), f"offers are made with {emoji_names.glyph(name)}"
-    raise Refusal(CONFIG_USAGE)
+    raise Refusal(CONFIG_USAGE.format(admin=copy.admin_command(community.platform)))
 
 
 async def post_leaderboard(ctx: Context) -> list[Answer]:
@@ -78,7 +80,8 @@ async def post_leaderboard(ctx: Context) -> list[Answer]:
     require_admin(ctx)
     channel = ctx.community.channel_id or ctx.event.channel_id
     if channel is None:
-        raise Refusal("Set a channel first: `/payforward config channel #channel`.")
+        command = copy.admin_command(ctx.community.platform)
+        raise Refusal(f"Set a channel first: `{command} config channel #channel`.")
     start, end = week_of(ctx.now, ctx.community.timezone)
     report = await weekly_report(ctx.uow, ctx.community, start, end, public=True)
     await ctx.post(channel, weekly_post(report, title="Pay-it-forward week so far"))

@@ -247,21 +247,27 @@ HELP_LINES = (
     "`/payforward forget` — delete your personal data",
 )
 ADMIN_HELP_LINES = (
-    "`/payforward config` — show the settings",
-    "`/payforward config channel #channel` — where the weekly post goes",
-    "`/payforward config timezone Europe/Berlin`",
-    "`/payforward config leaderboard mon 09:00`",
-    "`/payforward config prompts fri 15:00` or `off`",
-    "`/payforward config emoji :raising_hand:` — the offer reaction",
-    "`/payforward leaderboard post` — post the board now",
+    "`{admin} config` — show the settings",
+    "`{admin} config channel #channel` — where the weekly post goes",
+    "`{admin} config timezone Europe/Berlin`",
+    "`{admin} config leaderboard mon 09:00`",
+    "`{admin} config prompts fri 15:00` or `off`",
+    "`{admin} config emoji :raising_hand:` — the offer reaction",
+    "`{admin} leaderboard post` — post the board now",
 )
+
+
+def admin_command(platform: str) -> str:
+    """The command admins type: Discord gates admin commands by permission per
+    top-level command, so there they are a command of their own."""
+    return "/payforward-admin" if platform == "discord" else "/payforward"
 
 
 def usage(command: str) -> Message:
     return say(USAGE[command])
 
 
-def help_message(is_admin: bool, unknown: str | None = None) -> Message:
+def help_message(is_admin: bool, unknown: str | None = None, platform: str = "") -> Message:
     blocks = []
     if unknown:
         blocks.append(text("I don't know ", UserText(f"`{unknown}`"), ". Here is what I can do:"))
@@ -269,7 +275,8 @@ def help_message(is_admin: bool, unknown: str | None = None) -> Message:
     blocks.extend(text(line, style=Style.ITEM) for line in HELP_LINES)
     if is_admin:
         blocks.append(text("For admins", style=Style.HEADING))
-        blocks.extend(text(line, style=Style.ITEM) for line in ADMIN_HELP_LINES)
+        admin = admin_command(platform)
+        blocks.extend(text(line.format(admin=admin), style=Style.ITEM) for line in ADMIN_HELP_LINES)
     return lines(*blocks)
 
 

@@ -24,7 +24,7 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.messages import Answer, Delivered, Delivery, Reply, RetryAfter, ToMember
+from bot.messages import Answer, Delivered, Delivery, Message, Reply, RetryAfter, ToMember
 from bot.ports import Clock, OutboxItem, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ async def command(ctx: Context, name: str, text: str) -> list[Answer]:
         return await giving.give(ctx, text.strip())
     if name == "payforward":
         return await payforward(ctx, text.split())
-    return [Reply(copy.help_message(ctx.event.actor.is_admin, unknown=f"/{name}"))]
+    return [Reply(help_for(ctx, unknown=f"/{name}"))]
 
 
 async def payforward(ctx: Context, words: list[str]) -> list[Answer]:
@@ -184,7 +184,11 @@ async def payforward(ctx: Context, words: list[str]) -> list[Answer]:
     if sub == "config":
         return await admin.configure(ctx, rest)
     unknown = None if sub == "help" else " ".join(words)
-    return [Reply(copy.help_message(ctx.event.actor.is_admin, unknown=unknown))]
+    return [Reply(help_for(ctx, unknown=unknown))]
+
+
+def help_for(ctx: Context, unknown: str | None) -> Message:
+    return copy.help_message(ctx.event.actor.is_admin, unknown, ctx.community.platform)
 
 
 async def button(ctx: Context, event: ButtonPressed) -> list[Answer]:

@@ -160,3 +160,14 @@ async def test_empty_week_post_is_a_warm_nudge_not_an_empty_table(world: World) 
 
 async def test_unknown_command_gets_help(world: World) -> None:
     assert "I don't know `/dance`" in plain((await world.cmd("bob", "dance"))[0])
+
+
+async def test_help_names_the_admin_command_of_the_platform(world: World) -> None:
+    here = plain((await world.cmd("admin", "payforward", "help"))[0])
+    world.community = "discord:42"
+    there = plain((await world.cmd("admin", "payforward", "help"))[0])
+    refused = plain((await world.cmd("admin", "payforward", "config colour red"))[0])
+
+    assert "`/payforward config channel #channel`" in here
+    assert "`/payforward-admin config channel #channel`" in there
+    assert "/payforward-admin config channel" in refused

@@ -105,13 +105,15 @@ def test_command_text_is_canonical() -> None:
 
 
 def test_later_headings_become_fields() -> None:
-    [embed] = render.embeds(copy.help_message(is_admin=True))
+    [embed] = render.embeds(copy.help_message(is_admin=True, platform="discord"))
 
     assert embed.title == "payforward — people helping people"
     assert embed.description is not None and embed.description.startswith("• `/ask <question>`")
     [admin] = embed.fields
     assert admin.name == "For admins"
-    assert admin.value is not None and "`/payforward leaderboard post`" in admin.value
+    # Discord's admin commands are their own top-level command (gated by permission).
+    assert admin.value is not None and "`/payforward-admin leaderboard post`" in admin.value
+    assert "`/payforward config" not in admin.value
 
 
 def test_a_heading_with_a_mention_later_on_falls_back_to_the_description() -> None:
