@@ -243,6 +243,7 @@ HELP_LINES = (
     "`/payforward me` — your stats",
     "`/payforward leaderboard` — this week so far, just for you",
     "`/payforward optout|optin leaderboard|prompts|reminders|all`",
+    "`/payforward timezone Europe/Berlin` — yours, so reminders and prompts skip your night",
     "`/payforward export` — your data, sent to you by DM",
     "`/payforward forget` — delete your personal data",
 )

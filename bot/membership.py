@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from bot import copy
-from bot.context import Context
+from bot.context import Context, Refusal
 from bot.domain import AskStatus, GiveStatus, OptOut
 from bot.messages import Answer, Reply, Style, text
 from bot.report import ask_line, private_board, scores, weekly_report
-from bot.weeks import week_of
+from bot.weeks import is_timezone, week_of
 
 OPT_CHOICES = {o.value: (o,) for o in OptOut} | {"all": tuple(OptOut)}
 
@@ -24,6 +24,7 @@ async def leaderboard(ctx: Context) -> list[Answer]:
 
 
 SHOWN_ASKS = 5
+TIMEZONE_USAGE = "`/payforward timezone Europe/Berlin`"
 
 
 async def me(ctx: Context) -> list[Answer]:
@@ -132,6 +133,23 @@ async def export(ctx: Context) -> list[Answer]:
     content = json.dumps(data, indent=2, ensure_ascii=False)
     await ctx.dm(m.member_id, copy.export_message("payforward-export.json", content))
     return [Reply(copy.export_ready())]
+
+
+async def set_timezone(ctx: Context, words: list[str]) -> list[Answer]:
+    """`/payforward timezone [Europe/Berlin]`: the member's own timezone, which keeps
+    reminders and prompts out of their night. Slack fills it from the profile."""
+    if not words:
+        own = ctx.member.tz
+        where = own or f"{ctx.community.timezone} (the community's)"
+        return [Reply(copy.say(f"Your timezone: {where}. Change it with {TIMEZONE_USAGE}."))]
+    name = " ".join(words)
+    if len(words) != 1 or not is_timezone(name):
+        raise Refusal(
+            f"`{name}` isn't a timezone I know. Use a name like `Europe/Berlin`, "
+            "`America/New_York` or `UTC`."
+        )
+    await ctx.uow.members.save(replace(ctx.member, tz=name))
+    return [Reply(copy.say(f"Saved: your timezone is {name}. No reminders or prompts at night."))]
 
 
 async def forget_prompt(ctx: Context) -> list[Answer]:

@@ -177,6 +177,8 @@ async def payforward(ctx: Context, words: list[str]) -> list[Answer]:
         return await admin.post_leaderboard(ctx)
     if sub in ("optout", "optin"):
         return await membership.set_opt_out(ctx, rest, out=sub == "optout")
+    if sub == "timezone":
+        return await membership.set_timezone(ctx, rest)
     if sub == "export" and not rest:
         return await membership.export(ctx)
     if sub == "forget" and not rest:

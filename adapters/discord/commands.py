@@ -103,6 +103,12 @@ async def optin(interaction: discord.Interaction, what: OptChoice) -> None:
     await _sub(interaction, f"optin {what}")
 
 
+@payforward.command(name="timezone", description="Your timezone: no reminders at night")
+@app_commands.describe(name="A timezone name like Europe/Berlin; empty shows yours")
+async def timezone(interaction: discord.Interaction, name: str | None = None) -> None:
+    await _sub(interaction, f"timezone {name}" if name else "timezone")
+
+
 @payforward.command(name="export", description="Your data as JSON, sent to you by DM")
 async def export(interaction: discord.Interaction) -> None:
     await _sub(interaction, "export")

@@ -171,3 +171,14 @@ async def test_help_names_the_admin_command_of_the_platform(world: World) -> Non
     assert "`/payforward config channel #channel`" in here
     assert "`/payforward-admin config channel #channel`" in there
     assert "/payforward-admin config channel" in refused
+
+
+async def test_members_set_their_own_timezone_for_quiet_hours(world: World) -> None:
+    shown = plain((await world.cmd("bob", "payforward", "timezone"))[0])
+    saved = plain((await world.cmd("bob", "payforward", "timezone Asia/Tokyo"))[0])
+    refused = plain((await world.cmd("bob", "payforward", "timezone Mars/Olympus"))[0])
+
+    assert "Your timezone: UTC (the community's)" in shown
+    assert "Saved: your timezone is Asia/Tokyo" in saved
+    assert "isn't a timezone I know" in refused
+    assert world.db.state.members[(world.community, "bob")].tz == "Asia/Tokyo"

@@ -41,9 +41,7 @@ async def test_members_active_in_the_last_30_days_are_prompted_on_friday(world: 
 
 
 async def test_prompts_wait_for_morning_in_the_members_timezone(world: World) -> None:
-    await active(world, "alice")
-    key = (CID, "alice")
-    world.db.state.members[key] = replace(world.db.state.members[key], tz="Asia/Tokyo")
+    await world.cmd("alice", "payforward", "timezone Asia/Tokyo")  # what Discord members do
 
     await world.until(timedelta(days=4))
 

@@ -55,7 +55,16 @@ async def test_commands_are_registered_globally_with_admin_ones_gated(bot: Harne
     assert str(by_name["payforward-admin"]["default_member_permissions"]) == "32"  # Manage Server
     assert by_name["ask"]["default_member_permissions"] is None
     subcommands = {option["name"] for option in by_name["payforward"]["options"]}
-    assert subcommands == {"me", "leaderboard", "optout", "optin", "export", "forget", "help"}
+    assert subcommands == {
+        "me",
+        "leaderboard",
+        "optout",
+        "optin",
+        "timezone",
+        "export",
+        "forget",
+        "help",
+    }
 
 
 async def test_commands_sync_per_guild_when_guild_ids_are_set(
