@@ -4,6 +4,7 @@ the leaderboard and admin settings, through real discord.py and the real core.""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -266,3 +267,25 @@ async def test_an_admin_posts_the_board_as_an_embed_in_the_channel(bot: Harness)
     assert "Pay-it-forward week so far" in embed["title"]
     assert f"<@{BOB}>" in embed["description"]
     assert board.body["allowed_mentions"]["parse"] == []
+
+
+async def test_the_weekly_prompt_arrives_by_dm_and_sharing_opens_a_modal(bot: Harness) -> None:
+    await bot.ask(ALICE, "Who reviews Rust?")  # alice is active this month
+    # Yesterday midday UTC (the community's timezone): never quiet hours, whenever this runs.
+    noon = datetime.combine(bot.core.clock.now().date(), time(11), UTC) - timedelta(days=1)
+
+    await bot.core.jobs.run("prompts", noon, noon)
+    await bot.core.dispatcher.drain()
+
+    [prompt] = await bot.fake.wait_for(bot.fake.dm_to(ALICE))
+    assert "What have you shared lately" in text_of(prompt.body)
+    dm = bot.fake.messages[max(bot.fake.messages)]
+    share = next(i for i in custom_ids(dm) if ":share:" in i)
+    assert len(custom_ids(dm)) == 3  # Share something, Nothing this week, Pause these
+
+    pressed = await bot.fake.press(None, dm, ALICE, share)  # in the DM: no guild
+    response = await bot.callback(pressed)
+
+    assert response["type"] == 9
+    assert response["data"]["custom_id"].startswith(f"pf:{GUILD}:form:share")
+    assert len(response["data"]["components"]) == 3  # what, with whom, OK to mention
