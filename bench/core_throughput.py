@@ -22,6 +22,7 @@ from bot.clock import ManualClock
 from bot.domain import MessageRef
 from bot.events import CommandInvoked, MemberInfo, ReactionAdded
 from bot.service import PayForward
+from payforward.bootstrap import tune_garbage_collector
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.uow import unit_of_work_factory
@@ -52,6 +53,7 @@ async def run(asks: int, url: str | None, concurrency: int) -> None:
     uow = unit_of_work_factory(engine)
     bot = PayForward(uow, ManualClock(datetime(2026, 11, 24, 10, tzinfo=UTC)))
     members = [MemberInfo(f"U{i}", f"member{i}") for i in range(200)]
+    tune_garbage_collector()  # as `payforward run` does once it has started
 
     async def bare(i: int) -> None:
         async with uow() as u:

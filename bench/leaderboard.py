@@ -25,6 +25,7 @@ from bot.domain import Community
 from bot.ledger import CHAIN_LOOKBACK
 from bot.report import weekly_report
 from bot.weeks import previous_week
+from payforward.bootstrap import tune_garbage_collector
 from storage import models
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -160,6 +161,7 @@ async def run(members: int, gives: int, runs: int) -> None:
         print(f"  built in {time.perf_counter() - started:.0f} s")
     engine = make_engine(url)
     uow = unit_of_work_factory(engine)
+    tune_garbage_collector()  # as `payforward run` does once it has started
     community = Community(CID, timezone="Europe/Berlin")
     start, end = previous_week(NOW, community.timezone)
 
