@@ -6,6 +6,9 @@ at the fake (the ask card; for a reaction, the offer DM to the asker). Beside it
 same run and process, a bare Bolt `AsyncApp` that only posts "ok" per command is the
 baseline. Then rising rates find the highest rate each keeps up with.
 
+Askers and helpers come from a community of 200 members, so most events find the
+member's users.info answer cached, as in a real workspace.
+
 Targets (issue 4): p50 ≤ 1.5× bare; p99 ≤ 100 ms at 100 req/s; sustained ≥ 50 % of bare.
 
     python -m bench.slack_http [--count 300] [--rates 50,100]
@@ -132,6 +135,9 @@ async def measure(
     )
 
 
+MEMBERS = 200  # the community's askers; each one's first event looks them up
+
+
 def slash_body(fake: FakeSlack, team: str, user: str, channel: str, command: str, text: str) -> str:
     payload = payloads.slash(team, user, command, text, fake.response_url(), channel)
     return urllib.parse.urlencode(payload)
@@ -220,12 +226,15 @@ async def run(count: int, rates: list[int]) -> None:
         ours = Loopback(session, f"http://127.0.0.1:{adapter.port}/slack/events")
         bare = Loopback(session, f"http://127.0.0.1:{bare_port}/slack/events")
 
-        def asks(n: int, prefix: str) -> list[tuple[str, str, str]]:
+        def asks(n: int, prefix: str, *, own_askers: bool = False) -> list[tuple[str, str, str]]:
+            """`own_askers`: one asker per ask, since a reaction's result is found by the
+            DM channel to its asker."""
             batch = []
             for _ in range(n):
                 i = next(serial)
                 channel = f"C{prefix}{i}"
-                body = slash_body(fake, "T1", f"UA{i}", channel, "/ask", f"bench ask {i}")
+                member = f"UA{i}" if own_askers else f"UA{i % MEMBERS}"
+                body = slash_body(fake, "T1", member, channel, "/ask", f"bench ask {i}")
                 batch.append((body, FORM, channel))
             return batch
 
@@ -241,7 +250,7 @@ async def run(count: int, rates: list[int]) -> None:
 
         async def reactions(n: int) -> list[tuple[str, str, str]]:
             """Asks posted beforehand (untimed); each reaction's result is the asker's DM."""
-            setup = asks(n, "R")
+            setup = asks(n, "R", own_askers=True)
             for body, content_type, _ in setup:
                 await ours.send(body, content_type)
             await measure(fake, 10**6, [], ours.send)
@@ -257,10 +266,11 @@ async def run(count: int, rates: list[int]) -> None:
                 await asyncio.sleep(0.05)
             await core.dispatcher.drain()
             batch = []
-            for body, _, channel in setup:
+            for k, (body, _, channel) in enumerate(setup):
                 asker = urllib.parse.parse_qs(body)["user_id"][0]
                 card = cards[channel]
-                event = payloads.reaction("T1", f"UR{channel}", channel, card.result["ts"])
+                helper = f"UR{k % MEMBERS}"
+                event = payloads.reaction("T1", helper, channel, card.result["ts"])
                 batch.append((json.dumps(event), "application/json", "D" + asker))
             return batch
 
