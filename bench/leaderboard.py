@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import delete, insert, text
 
 from bot.chains import MAX_LINKS
 from bot.domain import Community
@@ -159,19 +159,30 @@ async def run(members: int, gives: int, runs: int) -> None:
         started = time.perf_counter()
         await build(url, members, gives)
         print(f"  built in {time.perf_counter() - started:.0f} s")
+    await upgrade(url)  # a database kept from an earlier run may predate a revision
     engine = make_engine(url)
     uow = unit_of_work_factory(engine)
     tune_garbage_collector()  # as `payforward run` does once it has started
     community = Community(CID, timezone="Europe/Berlin")
     start, end = previous_week(NOW, community.timezone)
 
+    # Steady state: the eleven earlier weeks of the trend were counted by earlier
+    # weekly posts (week_counts); each timed post counts the week it reports afresh.
+    async with uow() as u:
+        await weekly_report(u, community, start, end, public=True, now=NOW)
+        await u.commit()
     core_times, board_times, sql_times = [], [], []
     report = None
     baseline_rows = []
     for _ in range(runs):
+        async with engine.begin() as conn:
+            await conn.execute(
+                delete(models.week_counts).where(models.week_counts.c.week_start == start)
+            )
         t = time.perf_counter()
         async with uow() as u:
-            report = await weekly_report(u, community, start, end, public=True)
+            report = await weekly_report(u, community, start, end, public=True, now=NOW)
+            await u.commit()
         core_times.append(time.perf_counter() - t)
         t = time.perf_counter()
         async with uow() as u:

@@ -83,6 +83,6 @@ async def post_leaderboard(ctx: Context) -> list[Answer]:
         command = copy.admin_command(ctx.community.platform)
         raise Refusal(f"Set a channel first: `{command} config channel #channel`.")
     start, end = week_of(ctx.now, ctx.community.timezone)
-    report = await weekly_report(ctx.uow, ctx.community, start, end, public=True)
+    report = await weekly_report(ctx.uow, ctx.community, start, end, public=True, now=ctx.now)
     await ctx.post(channel, weekly_post(report, title="Pay-it-forward week so far"))
     return [Reply(copy.say("Posted the board."))]

@@ -221,6 +221,6 @@ async def _post_week(
     if channel is None:
         return False
     start, end = previous_week(firing, community.timezone)
-    report = await weekly_report(uow, community, start, end, public=True)
+    report = await weekly_report(uow, community, start, end, public=True, now=now)
     await uow.outbox.add(cid, ToChannel(channel), weekly_post(report), now)
     return True

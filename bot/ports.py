@@ -231,6 +231,17 @@ class GiveRepository(Protocol):
         """Confirmed member-to-member gives in [start, end)."""
         ...
 
+    async def weekly_counts(
+        self,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+    ) -> list[int]:
+        """`count_confirmed` of each week, in order. A week that ended at or before
+        `settled_before` can no longer change (a give is confirmed at the moment it is,
+        and never removed), so its count may be stored and read back next time."""
+        ...
+
     async def shared(self, community_id: str, start: datetime, end: datetime) -> list[Give]:
         """Gives created in [start, end) that may be shown publicly (`share_ok`), not declined."""
         ...

@@ -39,10 +39,18 @@ class WeeklyReport:
 
 
 async def weekly_report(
-    uow: UnitOfWork, community: Community, start: datetime, end: datetime, *, public: bool
+    uow: UnitOfWork,
+    community: Community,
+    start: datetime,
+    end: datetime,
+    *,
+    public: bool,
+    now: datetime | None = None,
 ) -> WeeklyReport:
     """The week's report; chains, what was shared and the trend only for the `public`
-    post (a member's private board shows neither, and they cost the most)."""
+    post (a member's private board shows neither, and they cost the most). Weeks of
+    the trend that ended by `now` (without it: the weeks before this one) are counted
+    once and then read back."""
     cid = community.community_id
     hidden = await uow.members.opted_out(cid, OptOut.LEADERBOARD)
     table = weekly_table(await uow.gives.pair_weeks(cid, start, end), hidden)
@@ -51,10 +59,8 @@ async def weekly_report(
         return WeeklyReport(start, end, community.timezone, table, [], needs_help, [], [])
     ends = await uow.gives.chain_ends(cid, start, end, CHAIN_CANDIDATES)
     paths = (await uow.gives.chains_back([g.id for g in ends], MAX_LINKS)).values()
-    trend = [
-        await uow.gives.count_confirmed(cid, a, b)
-        for a, b in weeks_back(start, community.timezone, TREND_WEEKS)
-    ]
+    weeks = weeks_back(start, community.timezone, TREND_WEEKS)
+    trend = await uow.gives.weekly_counts(cid, weeks, settled_before=now or start)
     return WeeklyReport(
         start=start,
         end=end,

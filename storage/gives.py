@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from bot.domain import Give, GiveFact, GiveStatus, PairWeek
 from storage import prepared, rows
-from storage.models import UtcDateTime, gives
+from storage.models import UtcDateTime, gives, week_counts
 from storage.sql import Conn, not_for_index
 
 CONFIRMED = GiveStatus.CONFIRMED.value
@@ -154,6 +154,43 @@ class SqlGiveRepository:
     async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:
         params = {"community_id": community_id, "start": start, "end": end}
         return int((await self._conn.execute(_COUNT_CONFIRMED, params)).scalar_one())
+
+    async def weekly_counts(
+        self,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+    ) -> list[int]:
+        """Settled weeks come from week_counts when counted before, and are stored
+        when counted now; a weekly post so counts one week, not twelve."""
+        if not weeks:
+            return []
+        w = week_counts.c
+        stored = await self._conn.execute(
+            select(w.week_start, w.week_end, w.gives).where(
+                w.community_id == community_id,
+                w.week_start >= min(start for start, _ in weeks),
+                w.week_start <= max(start for start, _ in weeks),
+            )
+        )
+        known = {(start, end): gives for start, end, gives in stored.all()}
+        counts = []
+        for start, end in weeks:
+            count = known.get((start, end))
+            if count is None:
+                count = await self.count_confirmed(community_id, start, end)
+                if end <= settled_before:
+                    row = {
+                        "community_id": community_id,
+                        "week_start": start,
+                        "week_end": end,
+                        "gives": count,
+                    }
+                    await self._conn.execute(
+                        prepared.store_week_count(self._conn.dialect.name), row
+                    )
+            counts.append(count)
+        return counts
 
     async def shared(self, community_id: str, start: datetime, end: datetime) -> list[Give]:
         return await self._many(

@@ -269,6 +269,19 @@ class JobRunRow(Base):
     finished_at: Mapped[datetime | None]
 
 
+class WeekCountRow(Base):
+    """A finished week's count of confirmed gives, for the report's trend: a week that
+    has ended cannot change (gives are confirmed when confirmed, never removed), so it
+    is counted once (storage/gives.py, weekly_counts)."""
+
+    __tablename__ = "week_counts"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    week_start: Mapped[datetime] = mapped_column(primary_key=True)
+    week_end: Mapped[datetime] = mapped_column(primary_key=True)
+    gives: Mapped[int]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -281,3 +294,4 @@ gives = _table(GiveRow)
 outbox = _table(OutboxRow)
 processed_events = _table(ProcessedEventRow)
 job_runs = _table(JobRunRow)
+week_counts = _table(WeekCountRow)

@@ -28,7 +28,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import AskStatus, Member, OfferStatus
 from storage import rows
-from storage.models import asks, communities, gives, members, offers, outbox, processed_events
+from storage.models import (
+    asks,
+    communities,
+    gives,
+    members,
+    offers,
+    outbox,
+    processed_events,
+    week_counts,
+)
 
 ROW_ID = "row_id"  # the WHERE parameter of the updates by id (not a column name)
 
@@ -128,6 +137,14 @@ def save_offer(dialect: str) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=[offers.c.ask_id, offers.c.member_id],
         set_={name: stmt.excluded[name] for name in OFFER_UPDATED},
+    )
+
+
+@cache
+def store_week_count(dialect: str) -> Any:
+    w = week_counts.c
+    return _insert_for(dialect, week_counts).on_conflict_do_nothing(
+        index_elements=[w.community_id, w.week_start, w.week_end]
     )
 
 

@@ -400,6 +400,14 @@ class FakeGives:
             paths[give_id] = [_fact(g) for g in path]
         return paths
 
+    async def weekly_counts(
+        self,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+    ) -> list[int]:
+        return [await self.count_confirmed(community_id, start, end) for start, end in weeks]
+
     async def count_confirmed(self, community_id: str, start: datetime, end: datetime) -> int:
         return len(self._window(community_id, start, end))
 
