@@ -107,7 +107,18 @@ class CommunityRow(Base):
 
 class MemberRow(Base):
     __tablename__ = "members"
-    __table_args__ = (Index("ix_members_activity", "community_id", "last_active_at"),)
+    __table_args__ = (
+        Index("ix_members_activity", "community_id", "last_active_at"),
+        # The few who hide from the board, without reading every member: every
+        # weekly report asks for them. Partial: only opted-out members are in it.
+        Index(
+            "ix_members_hidden",
+            "community_id",
+            "member_id",
+            sqlite_where=text("optout_leaderboard = 1"),
+            postgresql_where=text("optout_leaderboard = true"),
+        ),
+    )
 
     community_id: Mapped[str] = mapped_column(primary_key=True)
     member_id: Mapped[str] = mapped_column(primary_key=True)

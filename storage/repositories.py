@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Update, delete, exists, insert, select, update
+from sqlalchemy import ColumnElement, Select, Update, delete, exists, insert, select, true, update
 
 from bot.domain import Ask, AskStatus, Community, Member, MessageRef, Offer, OfferStatus, OptOut
 from bot.ports import FollowUpMarks
@@ -94,8 +94,8 @@ class SqlMemberRepository:
 
     async def opted_out(self, community_id: str, opt_out: OptOut) -> set[str]:
         column = rows.OPT_OUT_COLUMNS[opt_out]
-        stmt = select(members.c.member_id).where(
-            members.c.community_id == community_id, column.is_(True)
+        stmt = select(members.c.member_id).where(  # `= true`: ix_members_hidden's words
+            members.c.community_id == community_id, column == true()
         )
         return set((await self._conn.execute(stmt)).scalars())
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
+from bot.domain import OptOut
 from bot.messages import Message, ToChannel, text
 from bot.ports import UnitOfWork
 from storage.db import make_engine, sqlite_file
@@ -163,6 +164,11 @@ async def test_a_page_of_members_continues_along_the_primary_key(plan_of: Any) -
         plan
         == "SEARCH members USING INDEX sqlite_autoindex_members_1 (community_id=? AND member_id>?)"
     )
+
+
+async def test_the_hidden_members_are_read_from_their_own_index(plan_of: Any) -> None:
+    plan = await plan_of(lambda uow: uow.members.opted_out(C, OptOut.LEADERBOARD))
+    assert plan == "SEARCH members USING INDEX ix_members_hidden (community_id=?)"
 
 
 async def test_pruning_reads_only_what_is_old(plan_of: Any) -> None:
