@@ -76,33 +76,33 @@ async def give(ctx: Context, text: str) -> list[Answer]:
             raise Refusal(
                 f"Please keep it under {MAX_NOTE_LENGTH:,} characters. Nothing was saved."
             )
-        shared = Give(
-            id=0,
-            community_id=ctx.cid,
-            giver_id=ctx.member_id,
-            receiver_id=None,
-            source=GiveSource.COMMUNITY,
-            status=GiveStatus.PENDING,
-            created_at=ctx.now,
-            note=what,
-            share_ok=True,
-        )
-        await ctx.uow.gives.add(await ledger.confirm(ctx.uow, shared, ctx.now))
+        await record_give(ctx, None, what, GiveSource.COMMUNITY, share_ok=True)
         return [Reply(copy.shared_with_community())]
-    reported = await ctx.uow.gives.add(
-        Give(
-            id=0,
-            community_id=ctx.cid,
-            giver_id=ctx.member_id,
-            receiver_id=receiver.member_id,
-            source=GiveSource.REPORT,
-            status=GiveStatus.PENDING,
-            created_at=ctx.now,
-            note=what,
-        )
-    )
-    await ctx.dm(receiver.member_id, copy.confirm_request(reported))
+    await record_give(ctx, receiver.member_id, what, GiveSource.REPORT)
     return [Reply(copy.give_reported(receiver.member_id))]
+
+
+async def record_give(
+    ctx: Context, receiver_id: str | None, what: str, source: GiveSource, *, share_ok: bool = False
+) -> None:
+    """A give the acting member says they made: shared with everyone (no receiver) is
+    final at once, never scored; to a member, it waits for them to confirm it."""
+    give = Give(
+        id=0,
+        community_id=ctx.cid,
+        giver_id=ctx.member_id,
+        receiver_id=receiver_id,
+        source=source,
+        status=GiveStatus.PENDING,
+        created_at=ctx.now,
+        note=what,
+        share_ok=share_ok,
+    )
+    if receiver_id is None:
+        await ctx.uow.gives.add(await ledger.confirm(ctx.uow, give, ctx.now))
+        return
+    reported = await ctx.uow.gives.add(give)
+    await ctx.dm(receiver_id, copy.confirm_request(reported))
 
 
 async def answer_give(ctx: Context, value: str, confirmed: bool) -> list[Answer]:

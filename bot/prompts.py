@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import copy, ledger
+from bot import copy
 from bot.calendar import deliverable_at
 from bot.context import Context, Refusal
-from bot.domain import MAX_NOTE_LENGTH, Community, Give, GiveSource, GiveStatus, Member, OptOut
+from bot.domain import MAX_NOTE_LENGTH, Community, GiveSource, Member, OptOut
 from bot.events import FieldValue
+from bot.giving import record_give
 from bot.messages import Answer, FieldKind, Form, FormField, OpenForm, Reply, ToMember
 from bot.ports import UnitOfWork
 
@@ -72,22 +73,7 @@ async def submit_share(ctx: Context, fields: Mapping[str, FieldValue]) -> list[A
         raise Refusal("That form came back in a shape I don't understand; nothing was saved.")
     if whom == ctx.member_id:
         raise Refusal("You can't log a give to yourself — leave “with whom” empty instead.")
-    give = Give(
-        id=0,
-        community_id=ctx.cid,
-        giver_id=ctx.member_id,
-        receiver_id=whom,
-        source=GiveSource.PROMPT,
-        status=GiveStatus.PENDING,
-        created_at=ctx.now,
-        note=what.strip(),
-        share_ok=public is True,
-    )
-    if whom is None:
-        await ctx.uow.gives.add(await ledger.confirm(ctx.uow, give, ctx.now))
-    else:
-        if await ctx.uow.members.get(ctx.cid, whom) is None:
-            await ctx.uow.members.save(Member(ctx.cid, whom))
-        reported = await ctx.uow.gives.add(give)
-        await ctx.dm(whom, copy.confirm_request(reported))
+    if whom is not None and await ctx.uow.members.get(ctx.cid, whom) is None:
+        await ctx.uow.members.save(Member(ctx.cid, whom))
+    await record_give(ctx, whom, what.strip(), GiveSource.PROMPT, share_ok=public is True)
     return [Reply(copy.shared_thanks(whom, public is True))]
