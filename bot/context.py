@@ -99,21 +99,21 @@ async def queue_card_edit(
 async def queue_quiet_dm(
     uow: UnitOfWork,
     community: Community,
-    member_id: str,
+    member: Member | None,
     message: Message,
     now: datetime,
     *,
     unless: OptOut,
     purpose: str = "",
-) -> bool:
+) -> None:
     """Queue a DM the bot starts on its own (a reminder, a prompt): not to members who
-    opted out of `unless`, and held until 08:00 when it is night where they are."""
-    member = await uow.members.get(community.community_id, member_id)
+    opted out of `unless` (nor to None, a member the community does not know), and
+    held until 08:00 when it is night where they are."""
     if member is None or unless in member.opt_outs:
-        return False
+        return
     due = deliverable_at(now, member.tz or community.timezone)
-    await uow.outbox.add(community.community_id, ToMember(member_id), message, due, purpose=purpose)
-    return True
+    target = ToMember(member.member_id)
+    await uow.outbox.add(community.community_id, target, message, due, purpose=purpose)
 
 
 async def render_card(uow: UnitOfWork, community: Community, ask: Ask) -> Message:

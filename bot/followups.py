@@ -92,8 +92,9 @@ async def _remind(uow: UnitOfWork, sent: int, now: datetime) -> tuple[int, int]:
     async def remind(ask: Ask, member_id: str, message: Message) -> None:
         community = await communities.of(ask)
         purpose = f"{REMINDER}:{ask.id}"
+        member = await uow.members.get(community.community_id, member_id)
         await queue_quiet_dm(
-            uow, community, member_id, message, now, unless=OptOut.REMINDERS, purpose=purpose
+            uow, community, member, message, now, unless=OptOut.REMINDERS, purpose=purpose
         )
 
     for ask, offer in due:
@@ -146,8 +147,9 @@ async def _close_stale(uow: UnitOfWork, now: datetime) -> tuple[int, int]:
         community = await communities.of(ask)
         ask = replace(ask, status=AskStatus.CLOSED)
         await _refresh_card(uow, community, ask, now)
+        asker = await uow.members.get(community.community_id, ask.asker_id)
         await queue_quiet_dm(
-            uow, community, ask.asker_id, copy.closed_stale(ask), now, unless=OptOut.REMINDERS
+            uow, community, asker, copy.closed_stale(ask), now, unless=OptOut.REMINDERS
         )
         closed += 1
     return len(due), closed

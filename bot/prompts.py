@@ -14,12 +14,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot import copy
-from bot.calendar import deliverable_at
-from bot.context import Context, Refusal
+from bot.context import Context, Refusal, queue_quiet_dm
 from bot.domain import MAX_NOTE_LENGTH, Community, GiveSource, Member, OptOut
 from bot.events import FieldValue
 from bot.giving import record_give
-from bot.messages import Answer, FieldKind, Form, FormField, OpenForm, Reply, ToMember
+from bot.messages import Answer, FieldKind, Form, FormField, OpenForm, Reply
 from bot.ports import UnitOfWork
 
 ACTIVE_WINDOW = timedelta(days=30)
@@ -46,10 +45,8 @@ async def send_page(
     cursor to continue from, or None when every member has been reached."""
     page = await uow.members.active_page(community.community_id, now - ACTIVE_WINDOW, after, PAGE)
     for member in page:
-        if OptOut.PROMPTS in member.opt_outs or member.forgotten:
-            continue
-        due = deliverable_at(now, member.tz or community.timezone)
-        await uow.outbox.add(community.community_id, ToMember(member.member_id), copy.prompt(), due)
+        if not member.forgotten:
+            await queue_quiet_dm(uow, community, member, copy.prompt(), now, unless=OptOut.PROMPTS)
     return page[-1].member_id if len(page) == PAGE else None
 
 
