@@ -47,10 +47,7 @@ def _apply(community: Community, key: str, value: str) -> tuple[Community, str]:
         return replace(community, channel_id=channel), "the weekly post goes to that channel"
     if key == "timezone":
         if not is_timezone(value):
-            raise Refusal(
-                f"`{value or '(nothing)'}` isn't a timezone I know. Use a name like "
-                "`Europe/Berlin`, `America/New_York` or `UTC`."
-            )
+            raise Refusal(copy.unknown_timezone(value))
         return replace(community, timezone=value), f"timezone {value}"
     if key in ("leaderboard", "prompts"):
         if key == "prompts" and value.lower() == "off":

@@ -480,6 +480,13 @@ def not_admin() -> Message:
     return say("Only community admins can change settings or post the board.")
 
 
+def unknown_timezone(name: str) -> str:
+    return (
+        f"`{name or '(nothing)'}` isn't a timezone I know. Use a name like "
+        "`Europe/Berlin`, `America/New_York` or `UTC`."
+    )
+
+
 def refusal(words: str) -> Message:
     return say(words)
 

@@ -104,10 +104,9 @@ class Dispatcher:
         except Exception as error:  # e.g. the database, asked whether it is still wanted
             log.warning("outbox item %s could not be sent: %s", item.id, type(error).__name__)
             delivery = RetryAfter(backoff(item.attempts, self._rng), type(error).__name__)
-        retrying = isinstance(delivery, RetryAfter) and not delivery.throttled
-        if retrying and item.attempts >= MAX_ATTEMPTS:
-            reason = delivery.reason if isinstance(delivery, RetryAfter) else ""
-            delivery = Undeliverable(f"gave up after {item.attempts} attempts: {reason}")
+        spent = item.attempts >= MAX_ATTEMPTS  # throttled tries are refunded: never spent
+        if isinstance(delivery, RetryAfter) and not delivery.throttled and spent:
+            delivery = Undeliverable(f"gave up after {item.attempts} attempts: {delivery.reason}")
         wait = delivery.seconds if isinstance(delivery, RetryAfter) else 0.0
         return Outcome(item, delivery, self._clock.now() + timedelta(seconds=wait))
 

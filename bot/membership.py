@@ -144,10 +144,7 @@ async def set_timezone(ctx: Context, words: list[str]) -> list[Answer]:
         return [Reply(copy.say(f"Your timezone: {where}. Change it with {TIMEZONE_USAGE}."))]
     name = " ".join(words)
     if len(words) != 1 or not is_timezone(name):
-        raise Refusal(
-            f"`{name}` isn't a timezone I know. Use a name like `Europe/Berlin`, "
-            "`America/New_York` or `UTC`."
-        )
+        raise Refusal(copy.unknown_timezone(name))
     await ctx.uow.members.save(replace(ctx.member, tz=name))
     return [Reply(copy.say(f"Saved: your timezone is {name}. No reminders or prompts at night."))]
 
