@@ -84,14 +84,6 @@ class SqlMemberRepository:
         stmt = prepared.save_member(self._conn.dialect.name)
         await self._conn.execute(stmt, rows.member_values(member))
 
-    async def active_since(self, community_id: str, since: datetime) -> list[Member]:
-        stmt = (
-            select(*rows.MEMBER_COLUMNS)
-            .where(members.c.community_id == community_id, members.c.last_active_at >= since)
-            .order_by(members.c.last_active_at, members.c.member_id)
-        )
-        return [rows.member_from_row(row) for row in await self._conn.execute(stmt)]
-
     async def opted_out(self, community_id: str, opt_out: OptOut) -> set[str]:
         column = rows.OPT_OUT_COLUMNS[opt_out]
         stmt = select(members.c.member_id).where(  # `= true`: ix_members_hidden's words

@@ -113,13 +113,6 @@ class FakeMembers:
     async def save(self, member: Member) -> None:
         self.s.members[(member.community_id, member.member_id)] = member
 
-    async def active_since(self, community_id: str, since: datetime) -> list[Member]:
-        return [
-            m
-            for (cid, _), m in self.s.members.items()
-            if cid == community_id and m.last_active_at and m.last_active_at >= since
-        ]
-
     async def opted_out(self, community_id: str, opt_out: OptOut) -> set[str]:
         return {
             m.member_id

@@ -193,7 +193,6 @@ async def test_pruning_reads_only_what_is_old(plan_of: Any) -> None:
         lambda uow: uow.gives.for_ask(1),
         lambda uow: uow.gives.involving(C, "U1"),
         lambda uow: uow.gives.erase_notes(C, "U1"),
-        lambda uow: uow.members.active_since(C, START),
         lambda uow: uow.asks.open_asks(C, without_offers=True),
         lambda uow: uow.asks.open_asks(C, asker_id="U1"),
         lambda uow: uow.asks.by_asker(C, "U1"),

@@ -154,7 +154,7 @@ async def test_saving_a_member_again_replaces_it(uow_factory: UnitOfWorkFactory)
         assert await uow.members.get(C1, "U1") == forgotten
 
 
-async def test_active_since_includes_the_instant_and_skips_the_idle(
+async def test_active_members_include_the_instant_and_skip_the_idle(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     async with uow_factory() as uow:
@@ -165,7 +165,7 @@ async def test_active_since_includes_the_instant_and_skips_the_idle(
         await uow.members.save(Member(C2, "elsewhere", last_active_at=at(5)))
         await uow.commit()
     async with uow_factory() as uow:
-        active = await uow.members.active_since(C1, T0)
+        active = await uow.members.active_page(C1, T0, None, 10)
     assert sorted(m.member_id for m in active) == ["edge", "new"]
 
 
