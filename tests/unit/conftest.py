@@ -31,6 +31,10 @@ ADMINS = {"admin"}
 BOTS = {"helperbot"}
 
 
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
 def info(member_id: str) -> MemberInfo:
     return MemberInfo(
         member_id,

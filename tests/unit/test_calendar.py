@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from bot.calendar import deliverable_at, firings, latest_firing, next_firing
 from bot.domain import Schedule
+from tests.unit.conftest import utc
 
 MONDAY_9 = Schedule(0, time(9, 0))
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

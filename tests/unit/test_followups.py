@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot import copy, followups
 from bot.domain import AskStatus, OfferStatus
 from tests.unit.conftest import START, World
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 async def ask_with_offer(world: World) -> int:

@@ -4,16 +4,11 @@ caught up after downtime, resumed after a crash, and runnable by hand."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.domain import Community
 from bot.jobs import LEADERBOARD, PROMPTS, Jobs, Result, period_of
-from tests.unit.conftest import CID, START, World
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
+from tests.unit.conftest import CID, START, World, utc
 
 MONDAY = utc(2026, 11, 30, 9)  # the first Monday 09:00 after the World's start
 
