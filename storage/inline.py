@@ -24,32 +24,44 @@ from sqlalchemy.engine import URL, CursorResult
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
+from storage.direct import DirectResult, Planner
+
 BUSY_WAIT = 10.0  # seconds to wait for another process's write lock before failing
 
 
 class InlineConnection:
     """The part of `AsyncConnection` the repositories use, over a sync connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, planner: Planner) -> None:
         self._conn = conn
+        self._planner = planner
         self._begun = False
 
     @property
     def dialect(self) -> Any:
         return self._conn.dialect
 
-    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+    async def execute(
+        self, statement: Executable, parameters: Any = None
+    ) -> CursorResult[Any] | DirectResult:
         if not self._begun:  # lazily, so a unit of work that reads nothing locks nothing
             await self._begin_immediate()
+        plan = self._planner.plan(statement, parameters)
+        if plan is not None:
+            return plan.run(self._driver(), parameters or {})
         return self._conn.execute(statement, parameters)
+
+    def _driver(self) -> sqlite3.Connection:
+        driver = self._conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        return driver
 
     async def _begin_immediate(self) -> None:
         """BEGIN IMMEDIATE on the driver connection (busy_timeout=0: fail at once),
         retried with asyncio.sleep until the write lock is free or BUSY_WAIT passes.
         SQLAlchemy's own transaction then begins with the first statement; with the
         driver's isolation_level=None it issues no BEGIN of its own."""
-        driver = self._conn.connection.driver_connection
-        assert driver is not None
+        driver = self._driver()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BUSY_WAIT
         pause = 0.001
@@ -68,14 +80,18 @@ class InlineConnection:
             return
 
     async def commit(self) -> None:
+        """Statements run through a plan bypass SQLAlchemy's transaction, so the
+        driver commits; SQLAlchemy's own commit then only ends its bookkeeping."""
         if self._begun:
-            self._conn.commit()
+            self._driver().commit()
+            if self._conn.in_transaction():
+                self._conn.commit()
             self._begun = False
 
     async def rollback(self) -> None:
         self._conn.rollback()  # ends SQLAlchemy's transaction even if BEGIN never ran
         driver = self._conn.connection.driver_connection
-        if driver is not None and driver.in_transaction:  # begun, but no statement ran
+        if driver is not None and driver.in_transaction:  # begun, but only plans ran
             driver.execute("ROLLBACK")
         self._begun = False
 
@@ -92,6 +108,7 @@ class InlineDatabase:
         # once the write lock is held, WAL lets statements and the commit through.
         pragmas = (*pragmas, "PRAGMA busy_timeout=0")
         self._conn: Connection | None = None
+        self._planner = Planner(self._engine.dialect)
 
         @event.listens_for(self._engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -106,7 +123,7 @@ class InlineDatabase:
     async def connect(self) -> InlineConnection:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self._engine.connect()
-        return InlineConnection(self._conn)
+        return InlineConnection(self._conn, self._planner)
 
     def dispose(self) -> None:
         if self._conn is not None:

@@ -105,13 +105,12 @@ def member_values(member: Member) -> Values:
 
 
 def member_from_row(row: Row[Any]) -> Member:
-    mapping = row._mapping
     return Member(
         community_id=row.community_id,
         member_id=row.member_id,
         display_name=row.display_name,
         tz=row.tz,
-        opt_outs=frozenset(o for o, column in OPT_OUT_COLUMNS.items() if mapping[column]),
+        opt_outs=frozenset(o for o, column in OPT_OUT_COLUMNS.items() if getattr(row, column.name)),
         last_active_at=row.last_active_at,
         forgotten=row.forgotten,
     )
@@ -175,13 +174,12 @@ def offer_from_row(row: Row[Any]) -> Offer:
 
 
 def ask_and_offer_from_row(row: Row[Any]) -> tuple[Ask, Offer]:
-    offer = row._mapping
     return ask_from_row(row), Offer(
-        ask_id=offer["offer_ask_id"],
-        member_id=offer["offer_member_id"],
-        status=OfferStatus(offer["offer_status"]),
-        created_at=offer["offer_created_at"],
-        reminders_sent=offer["offer_reminders_sent"],
+        ask_id=row.offer_ask_id,
+        member_id=row.offer_member_id,
+        status=OfferStatus(row.offer_status),
+        created_at=row.offer_created_at,
+        reminders_sent=row.offer_reminders_sent,
     )
 
 

@@ -21,6 +21,7 @@ from bot.domain import OptOut
 from bot.messages import Message, ToChannel, text
 from bot.ports import UnitOfWork
 from storage.db import make_engine, sqlite_file
+from storage.direct import DirectResult, Plan
 from storage.uow import unit_of_work_factory
 from tests.storage.conftest import Backend
 
@@ -37,9 +38,12 @@ def backend() -> str:
 
 
 @pytest.fixture
-async def plan_of(storage: Backend) -> AsyncIterator[Callable[[Query], Awaitable[str]]]:
-    """Runs a repository call and returns SQLite's plans for the statements it sent
-    (recorded from every engine: the units of work run on their own, storage/inline.py)."""
+async def plan_of(
+    storage: Backend, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[[Query], Awaitable[str]]]:
+    """Runs a repository call and returns SQLite's plans for the statements it sent:
+    through SQLAlchemy (recorded from every engine: the units of work run on their
+    own, storage/inline.py) and through plans on the driver (storage/direct.py)."""
     assert storage.url is not None
     engine = make_engine(storage.url)
     file = sqlite_file(storage.url)
@@ -49,6 +53,14 @@ async def plan_of(storage: Backend) -> AsyncIterator[Callable[[Query], Awaitable
     def record(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
         if sql.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "DELETE", "INSERT")):
             sent.append((sql, params))
+
+    run = Plan.run
+
+    def run_recorded(plan: Plan, driver: sqlite3.Connection, given: Any) -> DirectResult:
+        sent.append((plan.sql, plan.parameters(given)))
+        return run(plan, driver, given)
+
+    monkeypatch.setattr(Plan, "run", run_recorded)
 
     async def plan_of(query: Query) -> str:
         async with unit_of_work_factory(engine)() as uow:
