@@ -65,51 +65,60 @@ class Plan:
             fetched = cursor.fetchall() if self.row is not None else []
         except sqlite3.Error as error:
             raise DBAPIError.instance(self.sql, parameters, error, sqlite3.Error) from error
-        rows = [self._row(values) for values in fetched]
-        return DirectResult(rows, cursor.rowcount)
-
-    def _row(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
-        assert self.row is not None
         if self.results:
-            listed = list(values)
-            for index, process in self.results:
-                listed[index] = process(listed[index])
-            values = tuple(listed)
-        return self.row._make(values)  # type: ignore[attr-defined]
+            fetched = [self._processed(values) for values in fetched]
+        return DirectResult(fetched, self.row, cursor.rowcount)
+
+    def _processed(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        listed = list(values)
+        for index, process in self.results:
+            listed[index] = process(listed[index])
+        return tuple(listed)
 
 
 class DirectResult:
-    """The part of SQLAlchemy's `CursorResult` the repositories use."""
+    """The part of SQLAlchemy's `CursorResult` the repositories use. Rows are named
+    tuples, as SQLAlchemy's rows are; `tuples()` gives plain ones, for callers that
+    read many rows by position."""
 
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
-        self._rows = rows
+    def __init__(
+        self, values: list[tuple[Any, ...]], row: type[tuple[Any, ...]] | None, rowcount: int
+    ) -> None:
+        self._values = values
+        self._row = row
         self.rowcount = rowcount
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._rows)
+    def tuples(self) -> DirectResult:
+        return DirectResult(self._values, None, self.rowcount)
 
     def all(self) -> list[Any]:
-        return self._rows
+        if self._row is None:
+            return self._values
+        make = self._row._make  # type: ignore[attr-defined]
+        return [make(values) for values in self._values]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.all())
 
     def first(self) -> Any:
-        return self._rows[0] if self._rows else None
+        return self.all()[0] if self._values else None
 
     def one(self) -> Any:
-        if len(self._rows) != 1:
-            error = NoResultFound if not self._rows else MultipleResultsFound
+        if len(self._values) != 1:
+            error = NoResultFound if not self._values else MultipleResultsFound
             raise error("expected exactly one row")
-        return self._rows[0]
+        return self.all()[0]
 
     def scalar_one(self) -> Any:
         return self.one()[0]
 
     def scalar_one_or_none(self) -> Any:
-        if len(self._rows) > 1:
+        if len(self._values) > 1:
             raise MultipleResultsFound("expected at most one row")
-        return self._rows[0][0] if self._rows else None
+        return self._values[0][0] if self._values else None
 
     def scalars(self) -> Iterator[Any]:
-        return (row[0] for row in self._rows)
+        return (values[0] for values in self._values)
 
 
 class Planner:

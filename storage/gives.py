@@ -10,9 +10,11 @@ best choice anyway, and tests/storage/test_query_plans.py pins those plans.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -25,11 +27,13 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    type_coerce,
     update,
 )
 
 from bot.domain import Give, GiveFact, GiveStatus, PairWeek
 from storage import prepared, rows
+from storage.direct import prebuilt
 from storage.models import UtcDateTime, gives, week_counts
 from storage.sql import Conn, not_for_index
 
@@ -113,20 +117,14 @@ class SqlGiveRepository:
     async def pair_weeks(self, community_id: str, start: datetime, end: datetime) -> list[PairWeek]:
         """The week's scored gives as plain rows, counted here: nearly every pair gives
         once a week, so grouping in SQL saves no rows, and SQLite's GROUP BY on two
-        strings costs twice the fetch. Pairs come in the order of their first give."""
-        c = gives.c
-        stmt = select(c.giver_id, c.receiver_id, c.forward).where(
-            *_confirmed_between(community_id, start, end)
-        )
-        pairs: dict[tuple[str, str], list[int]] = {}
-        for giver, receiver, forward in (await self._conn.execute(stmt)).all():  # fetchall
-            counts = pairs.get((giver, receiver))
-            if counts is None:
-                pairs[(giver, receiver)] = [1, int(forward)]
-            else:
-                counts[0] += 1
-                counts[1] += forward
-        return [PairWeek(g, r, n, f) for (g, r), (n, f) in pairs.items()]
+        strings costs twice the fetch. Counted by Counter over itemgetter, both in C.
+        Pairs come in the order of their first give."""
+        params = {"community_id": community_id, "start": start, "end": end}
+        found = (await self._conn.execute(_PAIR_WEEKS, params)).tuples().all()
+        pair = itemgetter(0, 1)
+        gives = Counter(map(pair, found))
+        forward = Counter(map(pair, filter(itemgetter(2), found)))
+        return [PairWeek(g, r, n, forward[g, r]) for (g, r), n in gives.items()]
 
     async def chain_ends(
         self, community_id: str, start: datetime, end: datetime, limit: int
@@ -306,17 +304,16 @@ def _latest_received() -> Select[Any]:
     )
 
 
-_HAS_GIVEN = _has_given()
-_LATEST_RECEIVED = _latest_received()
-# The trend asks for twelve weeks in a row.
-_COUNT_CONFIRMED = (
-    select(func.count())
-    .select_from(gives)
-    .where(
-        *_confirmed_between(
-            bindparam("community_id", type_=String()),
-            bindparam("start", type_=UtcDateTime()),
-            bindparam("end", type_=UtcDateTime()),
-        )
+_HAS_GIVEN = prebuilt(_has_given())
+_LATEST_RECEIVED = prebuilt(_latest_received())
+_THE_WEEK = _confirmed_between(
+    _param("community_id"), _param("start", UtcDateTime()), _param("end", UtcDateTime())
+)
+# `forward` as the stored 0 or 1: counted, not read as a bool, so no row needs processing.
+_PAIR_WEEKS = prebuilt(
+    select(gives.c.giver_id, gives.c.receiver_id, type_coerce(gives.c.forward, Integer)).where(
+        *_THE_WEEK
     )
 )
+# The trend asks for twelve weeks in a row.
+_COUNT_CONFIRMED = prebuilt(select(func.count()).select_from(gives).where(*_THE_WEEK))

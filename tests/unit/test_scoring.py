@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.chains import chain_from, chains_of_week
 from bot.domain import GiveFact, PairWeek
-from bot.scoring import Standing, counted, sparkline, weekly_table
+from bot.scoring import Standing, sparkline, weekly_table
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -56,13 +56,13 @@ def test_equal_triples_share_a_rank_and_the_next_rank_skips() -> None:
 
 def test_pair_cap_counts_at_most_three_gives_per_pair_a_week() -> None:
     assert table(("ann", "bob", 5), ("ann", "cat")) == [("ann", 2, 4, 4, 1)]
-    assert counted(PairWeek("ann", "bob", 5, 5)) == (3, 3)
+    assert weekly_table([PairWeek("ann", "bob", 5, 5)]) == [("ann", 1, 3, 3, 1)]
 
 
 def test_capped_gives_keep_the_forward_ones_first() -> None:
     # 2 forward gives, then bob gave back, then 3 more: the 3 that count hold both forward ones.
-    assert counted(PairWeek("ann", "bob", 5, 2)) == (3, 2)
-    assert counted(PairWeek("ann", "bob", 2, 0)) == (2, 0)
+    assert weekly_table([PairWeek("ann", "bob", 5, 2)]) == [("ann", 1, 2, 3, 1)]
+    assert weekly_table([PairWeek("ann", "bob", 2, 0)]) == [("ann", 1, 0, 2, 1)]
 
 
 def test_self_gives_never_count() -> None:
