@@ -29,13 +29,17 @@ from sqlalchemy.sql.compiler import SQLCompiler
 S = TypeVar("S", bound=Executable)
 Processor = Callable[[Any], Any]
 
-_PREBUILT: dict[int, Executable] = {}  # by id; holding the statement keeps its id unique
+# By id, with whether its rows are read by position; holding the statement keeps its
+# id unique.
+_PREBUILT: dict[int, tuple[Executable, bool]] = {}
 
 
-def prebuilt(statement: S) -> S:
+def prebuilt(statement: S, *, by_position: bool = False) -> S:
     """Marks a statement built once and executed many times, so that SQLite may run
-    it through a plan. Only module-level or cached statements belong here."""
-    _PREBUILT[id(statement)] = statement
+    it through a plan. Only module-level or cached statements belong here. Rows
+    `by_position` come back as plain tuples (cheaper for tens of thousands of rows);
+    others are named tuples, read by column name as SQLAlchemy's rows are."""
+    _PREBUILT[id(statement)] = (statement, by_position)
     return statement
 
 
@@ -43,7 +47,8 @@ def prebuilt(statement: S) -> S:
 class Plan:
     sql: str
     binds: tuple[tuple[str, Any, Processor | None], ...]  # (key, default, processor)
-    row: type[tuple[Any, ...]] | None  # None for statements that return no rows
+    returns_rows: bool
+    row: type[tuple[Any, ...]] | None  # a named tuple; None for plain tuples
     results: tuple[tuple[int, Processor], ...]  # (column index, processor)
 
     def parameters(self, given: Mapping[str, Any]) -> list[Any]:
@@ -62,7 +67,7 @@ class Plan:
         parameters = self.parameters(given)
         try:
             cursor = driver.execute(self.sql, parameters)
-            fetched = cursor.fetchall() if self.row is not None else []
+            fetched = cursor.fetchall() if self.returns_rows else []
         except sqlite3.Error as error:
             raise DBAPIError.instance(self.sql, parameters, error, sqlite3.Error) from error
         if self.results:
@@ -77,9 +82,7 @@ class Plan:
 
 
 class DirectResult:
-    """The part of SQLAlchemy's `CursorResult` the repositories use. Rows are named
-    tuples, as SQLAlchemy's rows are; `tuples()` gives plain ones, for callers that
-    read many rows by position."""
+    """The part of SQLAlchemy's `CursorResult` the repositories use."""
 
     def __init__(
         self, values: list[tuple[Any, ...]], row: type[tuple[Any, ...]] | None, rowcount: int
@@ -87,9 +90,6 @@ class DirectResult:
         self._values = values
         self._row = row
         self.rowcount = rowcount
-
-    def tuples(self) -> DirectResult:
-        return DirectResult(self._values, None, self.rowcount)
 
     def all(self) -> list[Any]:
         if self._row is None:
@@ -129,17 +129,20 @@ class Planner:
         self._plans: dict[tuple[int, tuple[str, ...]], Plan | None] = {}
 
     def plan(self, statement: Executable, given: Mapping[str, Any] | None) -> Plan | None:
-        if id(statement) not in _PREBUILT:
+        marked = _PREBUILT.get(id(statement))
+        if marked is None:
             return None
         names = () if given is None else tuple(given)
         key = (id(statement), names)
         try:
             return self._plans[key]
         except KeyError:
-            plan = self._plans[key] = self._compile(statement, names)
+            plan = self._plans[key] = self._compile(statement, names, by_position=marked[1])
             return plan
 
-    def _compile(self, statement: Executable, names: tuple[str, ...]) -> Plan | None:
+    def _compile(
+        self, statement: Executable, names: tuple[str, ...], *, by_position: bool
+    ) -> Plan | None:
         compiled = statement.compile(dialect=self._dialect, column_keys=list(names))
         assert isinstance(compiled, SQLCompiler)
         if (
@@ -161,11 +164,11 @@ class Planner:
         columns = list(getattr(statement, "exported_columns", ()))
         row = None
         results = []
-        if columns:
+        if columns and not by_position:
             row = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
             for index, column in enumerate(columns):
                 impl = column.type.dialect_impl(self._dialect)
                 process = impl.result_processor(self._dialect, None)
                 if process is not None:
                     results.append((index, process))
-        return Plan(str(compiled), tuple(binds), row, tuple(results))
+        return Plan(str(compiled), tuple(binds), bool(columns), row, tuple(results))

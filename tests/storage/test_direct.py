@@ -144,3 +144,15 @@ def test_the_plan_of_a_statement_depends_on_the_names_given() -> None:
         "INSERT INTO members (community_id, member_id) VALUES (?, ?)"
     )
     assert planner.plan(full, {"community_id": C, "member_id": "U1"}) is plan
+
+
+def test_rows_read_by_position_come_back_as_plain_tuples() -> None:
+    planner = Planner(sqlite.dialect())
+    ids = select(members.c.member_id, members.c.display_name)
+    named = planner.plan(prebuilt(ids), None)
+    plain = planner.plan(prebuilt(ids.limit(5), by_position=True), None)
+    assert named is not None and named.row is not None and named.row._fields == (
+        "member_id",
+        "display_name",
+    )
+    assert plain is not None and plain.returns_rows and plain.row is None
