@@ -135,6 +135,7 @@ class SlackAdapter:
             self._runner = None
         if self._busy:
             await asyncio.wait(set(self._busy), timeout=STOP_GRACE_SECONDS)
+        await self._workspaces.close()
         if self._oauth is not None:
             await self._oauth.close()
 

@@ -53,12 +53,16 @@ class NotInstalled(Exception):
         self.team_id = team_id
 
 
-def make_client(token: str | None, base_url: str | None) -> AsyncWebClient:
-    """A client for `token`, sending every call to `base_url` (SLACK_API_URL) when set."""
+def make_client(
+    token: str | None, base_url: str | None, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """A client for `token`, sending every call to `base_url` (SLACK_API_URL) when set.
+    Without a `session`, slack-sdk opens a new one, and a new connection, per call."""
     url = base_url or AsyncWebClient.BASE_URL
     return AsyncWebClient(
         token=token,
         base_url=url if url.endswith("/") else url + "/",
+        session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),

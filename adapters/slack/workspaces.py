@@ -2,9 +2,9 @@
 
 One workspace: the `SLACK_BOT_TOKEN`. Several (OAuth): the token stored when the
 workspace installed the app, falling back to `SLACK_BOT_TOKEN` for a workspace with no
-stored installation. Clients are kept per token so their connection pools are reused,
-and `auth.test` (which tells Bolt the bot's own user id, to ignore its own events) is
-asked once per token.
+stored installation. Clients are kept per token and share one HTTP session, so calls
+reuse their connections to Slack, and `auth.test` (which tells Bolt the bot's own user
+id, to ignore its own events) is asked once per token.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import aiohttp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -23,6 +24,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from adapters.slack.client import NotInstalled, make_client
 
 TOKEN_TTL_SECONDS = 300.0
+API_TIMEOUT = aiohttp.ClientTimeout(total=30)  # slack-sdk's default per call
 
 
 class Workspaces:
@@ -38,6 +40,7 @@ class Workspaces:
         self._clients: dict[str, AsyncWebClient] = {}
         self._tokens: dict[str, tuple[float, str | None]] = {}
         self._auth: dict[str, AsyncSlackResponse] = {}
+        self._session: aiohttp.ClientSession | None = None
         self.anonymous = make_client(None, api_url)  # OAuth exchanges, Socket Mode opening
 
     async def token_for(self, team_id: str | None) -> str:
@@ -49,17 +52,28 @@ class Workspaces:
 
     async def client_for(self, team_id: str | None) -> AsyncWebClient:
         token = await self.token_for(team_id)
+        return self._client(token)
+
+    def _client(self, token: str) -> AsyncWebClient:
         client = self._clients.get(token)
-        if client is None:
-            client = self._clients[token] = make_client(token, self._api_url)
+        if client is None or client.session is None or client.session.closed:
+            if self._session is None or self._session.closed:
+                # slack-sdk applies its timeout only to sessions it opens itself.
+                self._session = aiohttp.ClientSession(timeout=API_TIMEOUT)
+            client = self._clients[token] = make_client(token, self._api_url, self._session)
         return client
 
     async def auth_test(self, token: str) -> AsyncSlackResponse:
         response = self._auth.get(token)
         if response is None:
-            client = self._clients.get(token) or make_client(token, self._api_url)
-            response = self._auth[token] = await client.auth_test()
+            response = self._auth[token] = await self._client(token).auth_test()
         return response
+
+    async def close(self) -> None:
+        """Close the shared HTTP session (a later call opens a new one)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def drop(self, team_id: str | None) -> None:
         """Delete a workspace's stored installation (it removed the app)."""

@@ -151,8 +151,13 @@ def test_rows_read_by_position_come_back_as_plain_tuples() -> None:
     ids = select(members.c.member_id, members.c.display_name)
     named = planner.plan(prebuilt(ids), None)
     plain = planner.plan(prebuilt(ids.limit(5), by_position=True), None)
-    assert named is not None and named.row is not None and named.row._fields == (
-        "member_id",
-        "display_name",
+    assert (
+        named is not None
+        and named.row is not None
+        and named.row._fields
+        == (
+            "member_id",
+            "display_name",
+        )
     )
     assert plain is not None and plain.returns_rows and plain.row is None

@@ -29,6 +29,7 @@ class Call:
     token: str | None = None
     result: Json = field(default_factory=dict)  # what the fake answered
     at: float = field(default_factory=time.perf_counter)  # when it arrived (benchmarks)
+    peer: object = None  # the client's address: one per connection
 
     def blocks_text(self) -> str:
         """Every text in the call's blocks (and its fallback), joined: for assertions."""
@@ -160,7 +161,8 @@ class FakeSlack:
             else:
                 args.update(dict(await request.post()))
         auth = request.headers.get("Authorization", "")
-        call = Call(method, args, auth.removeprefix("Bearer ") or None)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        call = Call(method, args, auth.removeprefix("Bearer ") or None, peer=peer)
         failures = self._failures.get(method)
         if failures:
             self.calls.append(call)

@@ -87,6 +87,17 @@ async def test_slack_errors_map_to_the_cores_delivery(http_slack: Slack) -> None
     assert isinstance(await adapter.post("slack:T1", "C1", message), Delivered)
 
 
+async def test_web_api_calls_reuse_their_connection(http_slack: Slack) -> None:
+    fake, adapter = http_slack.fake, http_slack.adapter
+    for channel in ("C1", "C2", "C3"):
+        assert isinstance(
+            await adapter.post("slack:T1", channel, Message((text("hi"),))), Delivered
+        )
+    posts = fake.of("chat.postMessage")
+    assert len(posts) == 3 and posts[0].peer is not None
+    assert {call.peer for call in posts} == {posts[0].peer}
+
+
 async def test_the_bot_joins_a_public_channel_it_is_not_in(http_slack: Slack) -> None:
     fake = http_slack.fake
     fake.fail_next("chat.postMessage", "not_in_channel")
