@@ -2,11 +2,16 @@
 
 Items are claimed with a lease (so two processes never send the same one while it
 holds), sent outside any transaction, and their outcomes recorded by the core, one
-transaction per batch. Each platform has a token bucket: sends are paced below its
-rate limit, and a 429 holds the whole platform for its Retry-After without costing the
-message an attempt. Other failures back off exponentially with jitter; an
-undeliverable message is not retried. Messages to one target keep their order;
-different targets are sent concurrently.
+transaction per batch, one batch at a time. What an event queued comes already claimed
+(`offer`) and is sent at once by the event's task when no batch is under way, else in
+the next batch without asking the store; the store is then asked before the next
+batch of handed-over items, so they never starve what is due there.
+
+Each platform has a token bucket: sends are paced below its rate limit, and a 429
+holds the whole platform for its Retry-After without costing the message an attempt.
+Other failures back off exponentially with jitter; an undeliverable message is not
+retried. Messages to one target keep their order; different targets are sent
+concurrently.
 """
 
 from __future__ import annotations
@@ -20,12 +25,11 @@ from datetime import timedelta
 from bot.domain import platform_of
 from bot.messages import Delivered, Delivery, RetryAfter, ToChannel, ToMember, Undeliverable
 from bot.ports import ChatAdapter, Clock, OutboxItem, UnitOfWorkFactory
-from bot.service import Outcome, PayForward
+from bot.service import SEND_LEASE, Outcome, PayForward
 from bot.throttle import TokenBucket
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 15 * 60.0
@@ -61,20 +65,62 @@ class Dispatcher:
         self._batch = batch
         self._in_flight = in_flight
         self._rng = rng or random.Random()
+        self._ready: list[OutboxItem] = []  # claimed for us already, not yet sent
+        self._sending = asyncio.Lock()  # one batch at a time
+
+    def offer(self, items: Sequence[OutboxItem]) -> None:
+        """Take items already claimed for this process, for `send_offered` or the next
+        drain to send."""
+        self._ready.extend(items)
+
+    async def send_offered(self) -> int:
+        """Send what was offered, in the caller's task, unless a batch is under way
+        (the drain after it sends them): one batch at a time keeps each target's order."""
+        if self._sending.locked() or not self._ready:
+            return 0
+        async with self._sending:
+            items, self._ready = self._ready, []
+            return await self._deliver(items)
 
     async def drain(self) -> int:
         """Send everything due now; returns how many messages were delivered."""
         delivered = 0
+        skipped_store = False
         while True:
+            async with self._sending:
+                items, self._ready = self._ready, []
+                ask_store = skipped_store or not items
+                if ask_store:
+                    try:
+                        items += await self._claim()
+                    except BaseException:
+                        self._ready[:0] = items  # still ours: send them on the next drain
+                        raise
+                if not items:
+                    return delivered
+                skipped_store = not ask_store
+                delivered += await self._deliver(items)
+
+    async def _deliver(self, items: list[OutboxItem]) -> int:
+        items.sort(key=lambda item: (item.due_at, item.id))
+        outcomes = await self._send_batch(items)
+        await self._bot.delivered(outcomes)
+        return sum(isinstance(o.delivery, Delivered) for o in outcomes)
+
+    async def _claim(self) -> list[OutboxItem]:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            items = await uow.outbox.claim_due(now, self._batch, now + SEND_LEASE)
+            await uow.commit()
+        return items
+
+    async def release(self) -> None:
+        """Give back what was offered but not sent (when stopping), for any sender."""
+        items, self._ready = self._ready, []
+        if items:
             now = self._clock.now()
-            async with self._uow() as uow:
-                items = await uow.outbox.claim_due(now, self._batch, now + LEASE)
-                await uow.commit()
-            if not items:
-                return delivered
-            outcomes = await self._send_batch(items)
-            await self._bot.delivered(outcomes)
-            delivered += sum(isinstance(o.delivery, Delivered) for o in outcomes)
+            stopping = RetryAfter(0.0, "not sent before stopping", throttled=True)
+            await self._bot.delivered([Outcome(item, stopping, now) for item in items])
 
     async def _send_batch(self, items: Sequence[OutboxItem]) -> list[Outcome]:
         """Send each target's items in order, up to `in_flight` targets at once."""

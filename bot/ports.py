@@ -291,6 +291,11 @@ class OutboxRepository(Protocol):
         claimers never get the same item while its lease holds."""
         ...
 
+    async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
+        """Like `claim_due`, for the items this unit of work queued: so the process
+        that queued them can send them the moment they are committed."""
+        ...
+
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...
 
     async def retry_at(

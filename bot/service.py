@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bot import admin, asking, copy, followups, giving, membership, prompts
@@ -45,6 +45,11 @@ class Outcome(NamedTuple):
 ConfigListener = Callable[[str], Awaitable[None]]
 """Told the community id after an admin changed its settings (the scheduler listens)."""
 
+QueuedListener = Callable[[list[OutboxItem]], None]
+"""Handed the messages an event queued, already claimed for it (the dispatcher listens)."""
+
+SEND_LEASE = timedelta(minutes=2)  # how long a claimed message is its sender's alone
+
 
 class PayForward:
     def __init__(
@@ -53,6 +58,9 @@ class PayForward:
         self._uow = uow
         self._clock = clock
         self.on_config = on_config
+        # With a listener, what an event queues for now is claimed in its own
+        # transaction and handed over at commit: no claim of its own, no wait for a tick.
+        self.on_queued: QueuedListener | None = None
 
     async def handle(self, event: Event) -> list[Answer]:
         if event.actor.is_bot:
@@ -66,7 +74,11 @@ class PayForward:
                 member = await touch_member(uow, event.community_id, event.actor, now)
                 ctx = Context(uow, now, community, member, event)
                 answers = await route(ctx)
+                on_queued = self.on_queued
+                claimed = await uow.outbox.claim_queued(now, now + SEND_LEASE) if on_queued else []
                 await uow.commit()
+            if claimed and on_queued is not None:
+                on_queued(claimed)
             if ctx.config_changed and self.on_config is not None:
                 await self.on_config(event.community_id)
             return answers

@@ -1,9 +1,10 @@
 """Keeping the outbox moving while platforms are connected.
 
 Adapters hand events to `Runtime.handle`, which runs the core and wakes the
-dispatcher, so a DM or card edit leaves right after the change that caused it is
-committed. A periodic tick catches up what is due later (retries, deferred messages)
-and what another process queued.
+dispatcher. While the runtime runs, the core hands the dispatcher what an event queued,
+already claimed in the event's transaction, so a card or DM leaves right after the
+change that caused it is committed. A periodic tick catches up what is due later
+(retries, deferred messages) and what another process queued.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ class Runtime:
         self._stopping = False
 
     async def handle(self, event: Event) -> list[Answer]:
-        """What adapters call for every normalized event."""
+        """What adapters call for every normalized event. What the event queued for
+        now is sent before its answers (a card before "Posted your ask"); the loop
+        then picks up what delivering it queued in turn (a card edit)."""
         answers = await self._core.bot.handle(event)
+        await self._core.dispatcher.send_offered()
         self.kick()
         return answers
 
@@ -39,6 +43,7 @@ class Runtime:
     async def start(self) -> None:
         if self._task is None:
             self._stopping = False
+            self._core.bot.on_queued = self._core.dispatcher.offer
             self._task = asyncio.create_task(self._loop(), name="payforward-dispatcher")
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
@@ -46,6 +51,7 @@ class Runtime:
         `grace_seconds` (anything unrecorded is sent again later: never lost)."""
         if self._task is None:
             return
+        self._core.bot.on_queued = None
         self._stopping = True
         self._wake.set()
         try:
@@ -55,6 +61,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
+        await self._core.dispatcher.release()
 
     async def _loop(self) -> None:
         while not self._stopping:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"  # outbox.status
 class SqlOutboxRepository:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
+        self._queued: dict[int, OutboxItem] = {}  # by this unit of work, for claim_queued
 
     async def add(
         self,
@@ -48,7 +50,34 @@ class SqlOutboxRepository:
             "due_at": due_at,
             "attempts": 0,
         }
-        return int((await self._conn.execute(prepared.ADD_OUTBOX, values)).scalar_one())
+        item_id = int((await self._conn.execute(prepared.ADD_OUTBOX, values)).scalar_one())
+        item = OutboxItem(item_id, community_id, target, message, due_at, purpose=purpose)
+        self._queued[item_id] = item
+        return item_id
+
+    async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
+        """One UPDATE over the range of ids queued here (replaced ones are gone). On
+        PostgreSQL, other transactions' ids may interleave: their due items in the range
+        are claimed too, which is what claim_due would do with them. The items queued
+        here come back as built, without decoding their JSON again."""
+        if not self._queued:
+            return []
+        params = {
+            "first": min(self._queued),
+            "last": max(self._queued),
+            "due_by": now,
+            "lease": lease_until,
+        }
+        claimed = []
+        for row in await self._conn.execute(prepared.CLAIM_QUEUED, params):
+            mine = self._queued.get(row.id)
+            claimed.append(
+                rows.outbox_item_from_row(row)
+                if mine is None
+                else replace(mine, attempts=row.attempts)
+            )
+        self._queued.clear()
+        return claimed
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
         """Select, then lease. PostgreSQL skips rows another claimer has locked (FOR

@@ -99,6 +99,17 @@ NEXT_ASK_NUMBER = prebuilt(
     .values(ask_seq=communities.c.ask_seq + 1)
     .returning(communities.c.ask_seq)
 )
+CLAIM_QUEUED = prebuilt(
+    update(outbox)
+    .where(
+        outbox.c.id.between(bindparam("first"), bindparam("last")),
+        outbox.c.status == "pending",
+        outbox.c.due_at <= bindparam("due_by"),
+        outbox.c.lease_until.is_(None),
+    )
+    .values(lease_until=bindparam("lease"), attempts=outbox.c.attempts + 1)
+    .returning(*rows.OUTBOX_COLUMNS)
+)
 DROP_REPLACED = prebuilt(
     delete(outbox).where(
         outbox.c.status == bindparam("status"),

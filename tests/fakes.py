@@ -433,6 +433,7 @@ class FakeGives:
 class FakeOutbox:
     def __init__(self, s: FakeState) -> None:
         self.s = s
+        self.queued: list[int] = []  # by this unit of work
 
     async def add(
         self,
@@ -451,7 +452,18 @@ class FakeOutbox:
                     del self.s.outbox[key]
         item = OutboxItem(self.s.new_id(), community_id, target, message, due_at, purpose=purpose)
         self.s.outbox[item.id] = _Row(item, replace_key=replace_key)
+        self.queued.append(item.id)
         return item.id
+
+    async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
+        claimed = []
+        for item_id in self.queued:
+            row = self.s.outbox.get(item_id)  # replaced ones are gone
+            if row and row.status == "pending" and row.item.due_at <= now and not row.lease_until:
+                row.lease_until = lease_until
+                row.item = replace(row.item, attempts=row.item.attempts + 1)
+                claimed.append(row.item)
+        return claimed
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
         due = sorted(

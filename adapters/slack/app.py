@@ -3,8 +3,8 @@ client that delivers what the core queued.
 
 Every listener acks first and works after, so Slack never waits on the database: Bolt's
 `process_before_response` stays off, which returns the ack the moment `ack()` is called.
-Answers meant only for the actor go out as ephemeral messages (the slash command's
-`respond`, else `chat.postEphemeral`); forms open as modals on the request's trigger id.
+Answers meant only for the actor go out as ephemeral messages (through the request's
+`response_url`, else `chat.postEphemeral`); forms open as modals on the request's trigger id.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, cast
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -244,13 +244,11 @@ class SlackAdapter:
         app.action(re.compile(r".+"))(self._on_action)
         app.view(re.compile("^" + re.escape(translate.FORM_PREFIX)))(self._on_form)
 
-    async def _on_command(
-        self, ack: Callable[..., Awaitable[None]], body: Body, respond: AsyncRespond
-    ) -> None:
+    async def _on_command(self, ack: Callable[..., Awaitable[None]], body: Body) -> None:
         await ack()
         event = await translate.command(body, self._members.info)
         answers = await self._handle(event)
-        await self._answer(answers, event, body, respond=respond)
+        await self._answer(answers, event, body, response_url=body.get("response_url"))
 
     async def _on_reaction(self, body: Body) -> None:
         event = await translate.reaction(body, self._members.info)
@@ -266,8 +264,8 @@ class SlackAdapter:
         answers = await self._handle(event)
         container = body.get("container") or {}
         replace = bool(container.get("is_ephemeral")) and bool(body.get("response_url"))
-        respond = AsyncRespond(response_url=body["response_url"]) if replace else None
-        await self._answer(answers, event, body, respond=respond, replace_original=replace)
+        url = body["response_url"] if replace else None
+        await self._answer(answers, event, body, response_url=url, replace_original=replace)
 
     async def _on_form(self, ack: Callable[..., Awaitable[None]], body: Body) -> None:
         await ack()
@@ -319,20 +317,25 @@ class SlackAdapter:
         event: Event,
         body: Body,
         *,
-        respond: AsyncRespond | None = None,
+        response_url: str | None = None,
         replace_original: bool = False,
     ) -> None:
+        """Through the request's `response_url` when it has one (on the shared HTTP
+        session, where Bolt's `respond` opens a session per answer)."""
         team = translate.team_of(body)
         for answer in answers:
             try:
                 if isinstance(answer, OpenForm):
                     await self._open_form(team, body, answer, event.channel_id)
-                elif respond is not None:
-                    await respond(
+                elif response_url:
+                    sent = await self._workspaces.webhook(response_url).send(
                         response_type="ephemeral",
                         replace_original=replace_original,
                         **render.message_payload(answer.message),
                     )
+                    if sent.status_code != 200:
+                        status = sent.status_code
+                        log.warning("answering %s failed: HTTP %s", event.event_id, status)
                 else:
                     await self._ephemeral(team, event, answer.message)
             except SlackApiError as error:

@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.client import NotInstalled, make_client
 
@@ -57,11 +58,19 @@ class Workspaces:
     def _client(self, token: str) -> AsyncWebClient:
         client = self._clients.get(token)
         if client is None or client.session is None or client.session.closed:
-            if self._session is None or self._session.closed:
-                # slack-sdk applies its timeout only to sessions it opens itself.
-                self._session = aiohttp.ClientSession(timeout=API_TIMEOUT)
-            client = self._clients[token] = make_client(token, self._api_url, self._session)
+            client = self._clients[token] = make_client(token, self._api_url, self._shared())
         return client
+
+    def webhook(self, response_url: str) -> AsyncWebhookClient:
+        """For answering through a request's `response_url`."""
+        return AsyncWebhookClient(response_url, session=self._shared())
+
+    def _shared(self) -> aiohttp.ClientSession:
+        """The one HTTP session (opened in the loop: every caller is async code)."""
+        if self._session is None or self._session.closed:
+            # slack-sdk applies its timeout only to sessions it opens itself.
+            self._session = aiohttp.ClientSession(timeout=API_TIMEOUT)
+        return self._session
 
     async def auth_test(self, token: str) -> AsyncSlackResponse:
         response = self._auth.get(token)

@@ -424,6 +424,30 @@ async def test_claim_due_takes_due_items_oldest_due_first_up_to_limit(
     assert [i.id for i in rest] == [later]
 
 
+async def test_claim_queued_leases_what_this_unit_of_work_queued_and_is_due(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        earlier = await uow.outbox.add(C1, ToChannel("C1"), HELLO, at(0))  # another's
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim_queued(at(1), at(2)) == []  # nothing queued here
+        await uow.outbox.add(C1, ToChannel("C1"), HELLO, at(1), replace_key="card:1")
+        card = await uow.outbox.add(C1, ToChannel("C1"), MESSAGE, at(1), replace_key="card:1")
+        dm = await uow.outbox.add(C1, ToMember("U1"), HELLO, at(1), purpose="thanks")
+        await uow.outbox.add(C1, ToMember("U1"), HELLO, at(5))  # due later
+        claimed = await uow.outbox.claim_queued(at(1), at(2))
+        await uow.commit()
+    assert [(i.id, i.message, i.purpose, i.attempts) for i in claimed] == [
+        (card, MESSAGE, "", 1),
+        (dm, HELLO, "thanks", 1),
+    ]
+    async with uow_factory() as uow:  # leased: only the other items are free to claim
+        assert [i.id for i in await uow.outbox.claim_due(at(1.5), 10, at(2))] == [earlier]
+        assert await uow.outbox.claim_due(at(2), 10, at(3)) != []  # the lease ran out
+        await uow.commit()
+
+
 async def test_leased_item_is_not_claimed_again_until_the_lease_expires(
     uow_factory: UnitOfWorkFactory,
 ) -> None:

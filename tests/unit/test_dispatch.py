@@ -15,6 +15,7 @@ from bot.dispatch import (
     backoff,
 )
 from bot.domain import AskStatus, MessageRef
+from bot.events import CommandInvoked
 from bot.messages import (
     Delivered,
     Delivery,
@@ -27,7 +28,7 @@ from bot.messages import (
 from bot.ports import OutboxItem
 from bot.throttle import TokenBucket
 from tests.fakes import FakeChat, _Row
-from tests.unit.conftest import CID, START, World
+from tests.unit.conftest import CID, START, World, info
 from tests.unit.virtual_time import VirtualTime, settle
 
 
@@ -314,3 +315,78 @@ async def test_one_failing_lane_does_not_resend_the_rest_of_its_batch(
     assert await world.dispatcher.drain() == 1
     assert world.dms("bob") == ["bob 0"]
     assert world.dms("carol") == ["carol 1"]
+
+
+# What an event queues, handed over already claimed (PayForward.on_queued)
+
+
+def ask_event(world: World, who: str = "alice") -> CommandInvoked:
+    return CommandInvoked(
+        event_id=world.event_id(),
+        community_id=CID,
+        actor=info(who),
+        channel_id="general",
+        command="ask",
+        text=f"Anyone? ({who})",
+    )
+
+
+async def claimable(world: World) -> list[OutboxItem]:
+    async with world.db.uow() as uow:
+        return await uow.outbox.claim_due(world.clock.now(), 10, world.clock.now())
+
+
+async def test_an_events_messages_are_handed_over_claimed_and_sent_without_a_claim(
+    world: World,
+) -> None:
+    handed: list[OutboxItem] = []
+    world.bot.on_queued = handed.extend
+    await world.bot.handle(ask_event(world))
+    assert [(i.purpose.split(":")[0], i.attempts) for i in handed] == [("ask_card", 1)]
+    assert await claimable(world) == []  # leased to whoever was handed it
+    world.dispatcher.offer(handed)
+    assert await world.dispatcher.send_offered() == 1
+    assert [s.kind for s in world.chat.sent] == ["post"]
+    assert await world.dispatcher.send_offered() == 0  # nothing left over
+    [row] = world.db.state.outbox.values()
+    assert row.status == "sent"
+
+
+async def test_without_a_listener_an_events_messages_wait_in_the_outbox(world: World) -> None:
+    await world.bot.handle(ask_event(world))
+    assert [i.purpose.split(":")[0] for i in await claimable(world)] == ["ask_card"]
+
+
+class GatedPosts(FakeChat):
+    """Holds every post until `gate` opens: a batch under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
+        await self.gate.wait()
+        return await super().post(community_id, channel_id, message)
+
+
+async def test_handed_over_messages_wait_behind_a_batch_under_way(world: World) -> None:
+    chat = GatedPosts()
+    dispatcher = Dispatcher(world.db.uow, world.clock, {"test": chat}, world.bot)
+    await world.bot.handle(ask_event(world, "alice"))  # queued the ordinary way
+    draining = asyncio.create_task(dispatcher.drain())
+    await asyncio.sleep(0)  # the drain has claimed alice's card and is posting it
+    world.bot.on_queued = dispatcher.offer
+    await world.bot.handle(ask_event(world, "bob"))
+    assert await dispatcher.send_offered() == 0  # not beside the batch under way
+    chat.gate.set()
+    assert await draining == 2  # the drain sent bob's card after alice's
+    cards = [m.plain() for m in chat.to("post", "general")]
+    assert ["(alice)" in cards[0], "(bob)" in cards[1]] == [True, True]
+
+
+async def test_messages_handed_over_but_not_sent_are_given_back_on_release(world: World) -> None:
+    world.bot.on_queued = world.dispatcher.offer
+    await world.bot.handle(ask_event(world))
+    await world.dispatcher.release()
+    [item] = await claimable(world)  # free for any sender, its attempt refunded
+    assert item.attempts == 1 and world.chat.sent == []

@@ -27,7 +27,8 @@ async def test_an_event_delivered_three_times_counts_once(slack: Slack) -> None:
     assert len(fake.of("chat.postMessage")) == 2  # the card and one DM
     assert len(fake.of("chat.update")) == 1
     assert len(fake.of("chat.postEphemeral")) == 1
-    assert [answers for event, answers in slack.handled[2:]] == [[], []]
+    reactions = [answers for _, answers in slack.handled[1:]]  # in the order handled
+    assert sorted(map(len, reactions)) == [0, 0, 1]  # one answered; the redeliveries not
 
 
 async def test_a_forged_or_stale_signature_gets_401_and_changes_nothing(http_slack: Slack) -> None:

@@ -1,0 +1,63 @@
+"""The runtime between adapters and the core: what an event queued goes out before
+its answers, and what is left when it stops goes back to the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.events import CommandInvoked
+from bot.jobs import Jobs
+from bot.messages import Reply
+from payforward.bootstrap import Core
+from payforward.runtime import Runtime
+from tests.unit.conftest import CID, World, info
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+async def runtime(world: World) -> AsyncIterator[Runtime]:
+    core = Core(world.clock, world.db.uow, world.bot, world.dispatcher, Jobs(world.db.uow, "t"))
+    runtime = Runtime(core, tick_seconds=3600)  # no tick: only what the runtime does itself
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+def ask(world: World, who: str) -> CommandInvoked:
+    return CommandInvoked(
+        event_id=world.event_id(),
+        community_id=CID,
+        actor=info(who),
+        channel_id="general",
+        command="ask",
+        text="Anyone?",
+    )
+
+
+async def test_an_events_card_is_posted_before_its_answer_returns(
+    world: World, runtime: Runtime
+) -> None:
+    answers = await runtime.handle(ask(world, "alice"))
+    assert [type(a) for a in answers] == [Reply]
+    assert [s.kind for s in world.chat.sent] == ["post"]
+    assert [r.status for r in world.db.state.outbox.values()] == ["sent"]
+
+
+async def test_stopping_gives_back_what_was_handed_over_but_not_sent(
+    world: World, runtime: Runtime
+) -> None:
+    await runtime.stop()  # not running: events queue as usual
+    await world.bot.handle(ask(world, "alice"))
+    world.bot.on_queued = world.dispatcher.offer  # handed over just as it stopped
+    await world.bot.handle(ask(world, "bob"))
+    await runtime.start()
+    await runtime.stop()
+    async with world.db.uow() as uow:
+        items = await uow.outbox.claim_due(world.clock.now(), 10, world.clock.now())
+    assert [i.attempts for i in items] == [1, 1] and world.chat.sent == []
