@@ -73,14 +73,23 @@ class Dispatcher:
         drain to send."""
         self._ready.extend(items)
 
+    @property
+    def offered(self) -> bool:
+        """Whether items offered are still waiting to be sent."""
+        return bool(self._ready)
+
     async def send_offered(self) -> int:
-        """Send what was offered, in the caller's task, unless a batch is under way
-        (the drain after it sends them): one batch at a time keeps each target's order."""
-        if self._sending.locked() or not self._ready:
+        """Send what was offered, in the caller's task, and what recording that offers
+        in turn (a card edit), unless a batch is under way (the drain sends them after
+        it): one batch at a time keeps each target's order."""
+        if self._sending.locked():
             return 0
+        delivered = 0
         async with self._sending:
-            items, self._ready = self._ready, []
-            return await self._deliver(items)
+            while self._ready:
+                items, self._ready = self._ready, []
+                delivered += await self._deliver(items)
+        return delivered
 
     async def drain(self) -> int:
         """Send everything due now; returns how many messages were delivered."""

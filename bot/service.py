@@ -74,11 +74,7 @@ class PayForward:
                 member = await touch_member(uow, event.community_id, event.actor, now)
                 ctx = Context(uow, now, community, member, event)
                 answers = await route(ctx)
-                on_queued = self.on_queued
-                claimed = await uow.outbox.claim_queued(now, now + SEND_LEASE) if on_queued else []
-                await uow.commit()
-            if claimed and on_queued is not None:
-                on_queued(claimed)
+                await self._commit(uow, now)
             if ctx.config_changed and self.on_config is not None:
                 await self.on_config(event.community_id)
             return answers
@@ -103,7 +99,16 @@ class PayForward:
                 else:
                     await uow.outbox.mark_failed(item.id, now, delivery.reason)
                     await self._after_failure(uow, item, now)
-            await uow.commit()
+            await self._commit(uow, now)
+
+    async def _commit(self, uow: UnitOfWork, now: datetime) -> None:
+        """Commit; with an `on_queued` listener, what was queued for now is claimed in
+        the same transaction and handed to it after."""
+        on_queued = self.on_queued
+        claimed = await uow.outbox.claim_queued(now, now + SEND_LEASE) if on_queued else []
+        await uow.commit()
+        if claimed and on_queued is not None:
+            on_queued(claimed)
 
     async def still_wanted(self, item: OutboxItem) -> bool:
         """Whether a follow-up about an ask still makes sense now: a reminder deferred

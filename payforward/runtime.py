@@ -30,11 +30,13 @@ class Runtime:
 
     async def handle(self, event: Event) -> list[Answer]:
         """What adapters call for every normalized event. What the event queued for
-        now is sent before its answers (a card before "Posted your ask"); the loop
-        then picks up what delivering it queued in turn (a card edit)."""
+        now is sent before its answers (a card before "Posted your ask"); the loop is
+        woken only for what a batch under way left (what is due later, the tick finds)."""
         answers = await self._core.bot.handle(event)
-        await self._core.dispatcher.send_offered()
-        self.kick()
+        dispatcher = self._core.dispatcher
+        await dispatcher.send_offered()
+        if dispatcher.offered:
+            self.kick()
         return answers
 
     def kick(self) -> None:
@@ -45,6 +47,7 @@ class Runtime:
             self._stopping = False
             self._core.bot.on_queued = self._core.dispatcher.offer
             self._task = asyncio.create_task(self._loop(), name="payforward-dispatcher")
+            self.kick()  # what was queued before the start goes at once
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Let a drain under way record its deliveries, then stop; cancel only after

@@ -114,7 +114,7 @@ class SqlOutboxRepository:
         )
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
-        await self._finish(item_id, status=SENT, sent_at=at)
+        await self._conn.execute(prepared.MARK_SENT, {prepared.ROW_ID: item_id, "at": at})
 
     async def retry_at(
         self, item_id: int, due_at: datetime, error: str, *, refund: bool = False

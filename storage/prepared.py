@@ -110,6 +110,9 @@ CLAIM_QUEUED = prebuilt(
     .values(lease_until=bindparam("lease"), attempts=outbox.c.attempts + 1)
     .returning(*rows.OUTBOX_COLUMNS)
 )
+MARK_SENT = prebuilt(
+    _by_id(outbox).values(status="sent", sent_at=bindparam("at"), lease_until=None)
+)
 DROP_REPLACED = prebuilt(
     delete(outbox).where(
         outbox.c.status == bindparam("status"),

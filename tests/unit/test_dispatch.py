@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot import copy
 from bot.dispatch import (
     BACKOFF_BASE,
     BACKOFF_CAP,
@@ -15,7 +16,7 @@ from bot.dispatch import (
     backoff,
 )
 from bot.domain import AskStatus, MessageRef
-from bot.events import CommandInvoked
+from bot.events import ButtonPressed, CommandInvoked
 from bot.messages import (
     Delivered,
     Delivery,
@@ -390,3 +391,23 @@ async def test_messages_handed_over_but_not_sent_are_given_back_on_release(world
     await world.dispatcher.release()
     [item] = await claimable(world)  # free for any sender, its attempt refunded
     assert item.attempts == 1 and world.chat.sent == []
+
+
+async def test_what_recording_a_handed_over_send_queues_is_sent_in_the_same_go(
+    world: World,
+) -> None:
+    world.bot.on_queued = world.dispatcher.offer
+    await world.bot.handle(ask_event(world))  # the card, handed over, not yet sent
+    ask = await world.latest_ask()
+    offer = ButtonPressed(
+        event_id=world.event_id(),
+        community_id=CID,
+        actor=info("bob"),
+        action=copy.OFFER,
+        value=str(ask.id),
+    )
+    await world.bot.handle(offer)  # bob's offer DM to alice, handed over too
+    assert await world.dispatcher.send_offered() == 3  # the card, the DM, then the edit
+    assert sorted(s.kind for s in world.chat.sent[:2]) == ["dm", "post"]
+    assert world.chat.sent[2].kind == "update"
+    assert "Offered to help: @bob" in world.chat.sent[2].message.plain()
