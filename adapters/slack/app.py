@@ -1,8 +1,10 @@
 """The Slack adapter: a Bolt `AsyncApp` that listens (Socket Mode or HTTP) and a Web API
 client that delivers what the core queued.
 
-Every listener acks first and works after, so Slack never waits on the database: Bolt's
-`process_before_response` stays off, which returns the ack the moment `ack()` is called.
+Every listener but the slash commands' acks first and works after, so Slack never waits
+on the database: Bolt's `process_before_response` stays off, which returns the ack the
+moment `ack()` is called. A slash command's ack waits up to a second for the core's
+answer, to carry it.
 Answers meant only for the actor go out as ephemeral messages (through the request's
 `response_url`, else `chat.postEphemeral`); forms open as modals on the request's trigger id.
 """
@@ -35,6 +37,10 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 STOP_GRACE_SECONDS = 10.0
+# How long a slash command's ack waits for the core's answer to carry it; later (a
+# busy database), the ack goes out bare and the answer follows via response_url.
+# Slack waits 3 s for an ack.
+ANSWER_IN_ACK_SECONDS = 1.0
 Handle = Callable[[Event], Awaitable[list[Answer]]]
 Body = Mapping[str, Any]
 
@@ -245,10 +251,32 @@ class SlackAdapter:
         app.view(re.compile("^" + re.escape(translate.FORM_PREFIX)))(self._on_form)
 
     async def _on_command(self, ack: Callable[..., Awaitable[None]], body: Body) -> None:
-        await ack()
-        event = await translate.command(body, self._members.info)
-        answers = await self._handle(event)
+        """The first answer rides on the ack when the core has it within
+        ANSWER_IN_ACK_SECONDS (Slack shows it like a response_url answer, one HTTP
+        call fewer); otherwise the ack goes out bare and every answer follows."""
+        work = asyncio.ensure_future(self._command(body))
+        acked = False
+        try:
+            try:
+                event, answers = await asyncio.wait_for(asyncio.shield(work), ANSWER_IN_ACK_SECONDS)
+            except TimeoutError:
+                await ack()
+                acked = True
+                event, answers = await work
+            else:
+                if answers and isinstance(answers[0], Reply):
+                    payload = render.message_payload(answers[0].message)
+                    await ack(response_type="ephemeral", **payload)
+                    acked = True
+                    answers = answers[1:]
+        finally:
+            if not acked:
+                await ack()
         await self._answer(answers, event, body, response_url=body.get("response_url"))
+
+    async def _command(self, body: Body) -> tuple[Event, list[Answer]]:
+        event = await translate.command(body, self._members.info)
+        return event, await self._handle(event)
 
     async def _on_reaction(self, body: Body) -> None:
         event = await translate.reaction(body, self._members.info)

@@ -63,6 +63,22 @@ class Slack:
         secret: str = SECRET,
         headers: dict[str, str] | None = None,
     ) -> int:
+        return (
+            await self.signed_request(
+                body, content_type, timestamp=timestamp, secret=secret, headers=headers
+            )
+        )[0]
+
+    async def signed_request(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """(status, body) of a signed POST to the events URL."""
         assert self.session is not None
         stamp = int(time.time()) if timestamp is None else timestamp
         sent = {
@@ -72,20 +88,21 @@ class Slack:
             **(headers or {}),
         }
         async with self.session.post(self.events_url, data=body.encode(), headers=sent) as response:
-            await response.read()
-            return response.status
+            return response.status, await response.read()
 
     async def command(
         self, user: str, command: str, text: str = "", *, team: str = "T1", channel: str = "C1"
     ) -> Json:
         payload = payloads.slash(team, user, command, text, self.fake.response_url(), channel)
         if self.mode == "http":
-            status = await self.signed_post(
+            status, body = await self.signed_request(
                 urllib.parse.urlencode(payload), "application/x-www-form-urlencoded"
             )
             assert status == 200
+            self.fake.answered_in_ack(json.loads(body) if body else {})
         else:
-            await self.fake.wait_for_ack(await self.fake.push("slash_commands", payload))
+            ack = await self.fake.wait_for_ack(await self.fake.push("slash_commands", payload))
+            self.fake.answered_in_ack(ack.get("payload") or {})
         return payload
 
     async def event(self, payload: Json, *, retry: int = 0) -> None:

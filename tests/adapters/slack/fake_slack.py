@@ -51,6 +51,7 @@ class FakeSlack:
     bots: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)
     acks: list[Json] = field(default_factory=list)
+    acked_answers: list[Json] = field(default_factory=list)  # answers that rode on acks
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -240,6 +241,13 @@ class FakeSlack:
             parsed = json.loads(files) if isinstance(files, str) else files or []
             return {"files": [{"id": f["id"], "title": f.get("title")} for f in parsed]}
         return {}
+
+    def answered_in_ack(self, ack: Json) -> None:
+        """A slash command's ack with a body: Slack shows it to the member just as it
+        shows an answer sent to the response_url, so it is recorded as one."""
+        if ack:
+            self.acked_answers.append(ack)
+            self.calls.append(Call("respond", ack))
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.calls.append(Call("respond", await request.json()))

@@ -7,6 +7,9 @@ import json
 import time
 import urllib.parse
 
+import pytest
+
+from adapters.slack import app as slack_app
 from bot.domain import MessageRef
 from bot.messages import Delivered, Message, RetryAfter, Undeliverable, text
 from tests.adapters.slack import payloads
@@ -86,6 +89,24 @@ async def test_slack_errors_map_to_the_cores_delivery(http_slack: Slack) -> None
     outcome = await adapter.update("slack:T1", MessageRef("C1", "1.2"), message)
     assert isinstance(outcome, RetryAfter) and outcome.seconds == 0
     assert isinstance(await adapter.post("slack:T1", "C1", message), Delivered)
+
+
+async def test_a_commands_answer_rides_on_its_ack(slack: Slack) -> None:
+    await slack.command("UALICE", "/payforward", "optout prompts")
+    (answer,) = await slack.fake.wait_for("respond")
+    assert slack.fake.acked_answers == [answer.args]  # no call to the response_url
+    assert answer.args["response_type"] == "ephemeral"
+    assert "opted out of prompts" in answer.blocks_text()
+
+
+async def test_a_slow_answer_follows_a_bare_ack_through_the_response_url(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(slack_app, "ANSWER_IN_ACK_SECONDS", 0.0)  # the core is never in time
+    await slack.command("UALICE", "/payforward", "optout prompts")
+    (answer,) = await slack.fake.wait_for("respond")
+    assert slack.fake.acked_answers == []
+    assert "opted out of prompts" in answer.blocks_text()
 
 
 async def test_web_api_calls_reuse_their_connection(http_slack: Slack) -> None:
