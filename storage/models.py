@@ -108,7 +108,6 @@ class CommunityRow(Base):
 class MemberRow(Base):
     __tablename__ = "members"
     __table_args__ = (
-        Index("ix_members_activity", "community_id", "last_active_at"),
         # The few who hide from the board, without reading every member: every
         # weekly report asks for them. Partial: only opted-out members are in it.
         Index(

@@ -94,13 +94,10 @@ class SqlMemberRepository:
     async def active_page(
         self, community_id: str, since: datetime, after_member_id: str | None, limit: int
     ) -> list[Member]:
-        """Walks the primary key, filtering on activity (kept out of index choice), so
-        each page starts where the last ended: ix_members_activity would sort every
-        active member of the community again for each page."""
-        where = [
-            members.c.community_id == community_id,
-            not_for_index(members.c.last_active_at >= since),
-        ]
+        """Walks the primary key, filtering on activity, so each page starts where the
+        last ended (an index on activity would sort every active member of the
+        community again for each page; there is none)."""
+        where = [members.c.community_id == community_id, members.c.last_active_at >= since]
         if after_member_id is not None:
             where.append(members.c.member_id > after_member_id)
         stmt = select(*rows.MEMBER_COLUMNS).where(*where).order_by(members.c.member_id).limit(limit)
