@@ -1,10 +1,11 @@
 """Keeping the outbox moving while platforms are connected.
 
-Adapters hand events to `Runtime.handle`, which runs the core and wakes the
-dispatcher. While the runtime runs, the core hands the dispatcher what an event queued,
-already claimed in the event's transaction, so a card or DM leaves right after the
-change that caused it is committed. A periodic tick catches up what is due later
-(retries, deferred messages) and what another process queued.
+Adapters hand events to `Runtime.handle`, which runs the core. While the runtime
+runs, the core hands the dispatcher what an event queued, already claimed in the
+event's transaction, and a task of its own sends it right after commit, beside the
+event's answers (which never wait behind a send, nor its pacing). The dispatcher loop,
+woken for what such a send could not take and by a periodic tick, sends what is due
+later (retries, deferred messages) and what another process queued.
 """
 
 from __future__ import annotations
@@ -26,18 +27,26 @@ class Runtime:
         self._tick = tick_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     async def handle(self, event: Event) -> list[Answer]:
-        """What adapters call for every normalized event. What the event queued for
-        now is sent before its answers (a card before "Posted your ask"); the loop is
-        woken only for what a batch under way left (what is due later, the tick finds)."""
+        """What adapters call for every normalized event."""
         answers = await self._core.bot.handle(event)
-        dispatcher = self._core.dispatcher
-        await dispatcher.send_offered()
-        if dispatcher.offered:
-            self.kick()
+        if self._core.dispatcher.offered:
+            send = asyncio.create_task(self._send_offered())
+            self._sends.add(send)
+            send.add_done_callback(self._sends.discard)
         return answers
+
+    async def _send_offered(self) -> None:
+        dispatcher = self._core.dispatcher
+        try:
+            await dispatcher.send_offered()
+        except Exception:  # the database may be briefly away: the loop tries again
+            log.exception("sending what an event queued failed")
+        if dispatcher.offered:  # a batch was under way, or sending failed
+            self.kick()
 
     def kick(self) -> None:
         self._wake.set()
@@ -64,6 +73,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
+        if self._sends:
+            await asyncio.wait(set(self._sends), timeout=grace_seconds)
         await self._core.dispatcher.release()
 
     async def _loop(self) -> None:
