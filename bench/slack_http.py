@@ -117,7 +117,7 @@ async def measure(
     arrived: dict[str, float] = {}
     while time.perf_counter() < last_send + settle:
         for call in fake.of("chat.postMessage"):
-            channel = str(call.args.get("channel"))
+            channel = str(call.result.get("channel", call.args.get("channel")))
             if channel in sent_at and channel not in arrived:
                 arrived[channel] = call.at
         if len(arrived) == len(sent_at):
@@ -259,7 +259,7 @@ async def run(count: int, rates: list[int]) -> None:
                 cards = {
                     c.args["channel"]: c
                     for c in fake.of("chat.postMessage")
-                    if c.args["channel"] in channels
+                    if c.args["channel"] in channels  # cards: posted to a channel id
                 }
                 if len(cards) == n:
                     break

@@ -37,6 +37,7 @@ class Runtime:
             send = asyncio.create_task(self._send_offered())
             self._sends.add(send)
             send.add_done_callback(self._sends.discard)
+            await asyncio.sleep(0)  # the send starts first; the answers go out beside it
         return answers
 
     async def _send_offered(self) -> None:

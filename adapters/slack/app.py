@@ -81,7 +81,6 @@ class SlackAdapter:
         self._app_token = app_token
         self._host = http_host
         self._port = http_port
-        self._dm_channels: dict[tuple[str, str], str] = {}
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.app = AsyncApp(
@@ -190,10 +189,10 @@ class SlackAdapter:
 
     async def send_dm(self, community_id: str, member_id: str, message: Message) -> Delivery:
         async def send() -> Delivery:
-            team = _team(community_id)
-            client = await self._workspaces.client_for(team)
-            channel = await self._dm_channel(client, team, member_id)
-            return Delivered(await self._post(client, channel, message))
+            client = await self._workspaces.client_for(_team(community_id))
+            # A member's id as the channel posts to the app's DM with them, which
+            # Slack opens if need be: no conversations.open round trip first.
+            return Delivered(await self._post(client, member_id, message))
 
         return await delivering(send)
 
@@ -220,15 +219,6 @@ class SlackAdapter:
             await client.conversations_join(channel=channel)
         except SlackApiError:
             raise cause from None
-
-    async def _dm_channel(self, client: AsyncWebClient, team: str, member_id: str) -> str:
-        key = (team, member_id)
-        channel = self._dm_channels.get(key)
-        if channel is None:
-            opened = await client.conversations_open(users=member_id)
-            channel = str(opened["channel"]["id"])
-            self._dm_channels[key] = channel
-        return channel
 
     async def _handle(self, event: Event) -> list[Answer]:
         task = asyncio.current_task()

@@ -18,7 +18,7 @@ BOT_SCOPES = (
     "channels:join",  # join a public channel on its first /ask, so its reactions reach us
     "reactions:read",  # reaction_added / reaction_removed
     "users:read",  # users.info: admin flag, timezone, display name, bots
-    "im:write",  # conversations.open for DMs
+    "im:write",  # DMs: posting to a member's id opens the app's DM with them
     "files:write",  # `/payforward export` sends a JSON file by DM
 )
 BOT_EVENTS = (

@@ -240,7 +240,8 @@ async def http_slack(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[Slack]:
 
 
 def in_channel(channel: str) -> Callable[[Call], bool]:
-    return lambda call: call.args.get("channel") == channel
+    """Where the call posted (a DM sent to a member's id lands in a D… channel)."""
+    return lambda call: call.result.get("channel", call.args.get("channel")) == channel
 
 
 def mentions(text: str) -> Callable[[Call], bool]:

@@ -222,8 +222,11 @@ class FakeSlack:
         if method == "conversations.join":
             return {"channel": {"id": args["channel"]}}
         if method in ("chat.postMessage", "chat.update"):
+            channel = str(args["channel"])
+            if method == "chat.postMessage" and channel[:1] in ("U", "W"):
+                channel = "D" + channel  # to a member's id: the app's DM with them
             ts = args.get("ts") or self.fixed_ts or f"{1700000000 + next(self._ts)}.000100"
-            return {"channel": args["channel"], "ts": ts, "message": {"text": args.get("text")}}
+            return {"channel": channel, "ts": ts, "message": {"text": args.get("text")}}
         if method == "chat.postEphemeral":
             return {"message_ts": f"{1700000000 + next(self._ts)}.000200"}
         if method in ("views.open", "views.publish"):

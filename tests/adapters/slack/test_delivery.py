@@ -80,7 +80,7 @@ async def test_slack_errors_map_to_the_cores_delivery(http_slack: Slack) -> None
     message = Message((text("hi"),))
     fake.fail_next("chat.postMessage", "channel_not_found")
     fake.fail_next("chat.postMessage", "is_archived")
-    fake.fail_next("conversations.open", "cannot_dm_bot")
+    fake.fail_next("chat.postMessage", "cannot_dm_bot")
     fake.fail_next("chat.update", "internal_error", status=500)
 
     assert await adapter.post("slack:T1", "C404", message) == Undeliverable("channel_not_found")
@@ -159,7 +159,7 @@ async def test_two_workspaces_with_the_same_channel_and_message_ids_never_mix(
     (update,) = await fake.wait_for("chat.update")
     assert "<@UBEN>" in update.blocks_text() and "<@UCAT>" in update.blocks_text()
     await http_slack.settle()
-    assert not [c for c in fake.of("chat.postMessage") if c.args["channel"] == "DUANN"]
+    assert not [c for c in fake.of("chat.postMessage") if in_channel("DUANN")(c)]
     assert [e.community_id for e, _ in http_slack.handled] == ["slack:T1", "slack:T2", "slack:T2"]
 
 

@@ -17,7 +17,7 @@ import aiohttp
 from storage.db import make_engine
 from storage.uow import unit_of_work_factory
 from tests.adapters.slack import payloads
-from tests.adapters.slack.conftest import SECRET, sign
+from tests.adapters.slack.conftest import SECRET, in_channel, sign
 from tests.adapters.slack.fake_slack import FakeSlack
 from tests.adapters.test_cli import PLATFORM_VARIABLES, payforward_command
 
@@ -133,9 +133,7 @@ async def delivered_everything(database_url: str, within: float = 30.0) -> None:
 
 async def _dm_arrives(fake: FakeSlack) -> bool:
     try:
-        await fake.wait_for(
-            "chat.postMessage", lambda c: c.args["channel"] == "DUALICE", within=0.25
-        )
+        await fake.wait_for("chat.postMessage", in_channel("DUALICE"), within=0.25)
     except AssertionError:
         return False
     return True
