@@ -3,9 +3,9 @@
 Items are claimed with a lease (so two processes never send the same one while it
 holds), sent outside any transaction, and their outcomes recorded by the core, one
 transaction per batch, one batch at a time. What an event queued comes already claimed
-(`offer`) and is sent at once by the event's task when no batch is under way, else in
-the next batch without asking the store; the store is then asked before the next
-batch of handed-over items, so they never starve what is due there.
+(`offer`) and is sent at once (`send_offered`) when no batch is under way, else in the
+next batch without asking the store; the store is then asked before the next batch of
+handed-over items, so they never starve what is due there.
 
 Each platform has a token bucket: sends are paced below its rate limit, and a 429
 holds the whole platform for its Retry-After without costing the message an attempt.
