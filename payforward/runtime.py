@@ -33,7 +33,7 @@ class Runtime:
     async def handle(self, event: Event) -> list[Answer]:
         """What adapters call for every normalized event."""
         answers = await self._core.bot.handle(event)
-        if self._core.dispatcher.offered:
+        if self._core.dispatcher.offered and self._task is not None and not self._stopping:
             send = asyncio.create_task(self._send_offered())
             self._sends.add(send)
             send.add_done_callback(self._sends.discard)
@@ -74,7 +74,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
-        if self._sends:
+        if self._sends:  # none start once stopping: handle() checks first
             await asyncio.wait(set(self._sends), timeout=grace_seconds)
         await self._core.dispatcher.release()
 

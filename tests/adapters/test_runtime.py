@@ -66,3 +66,15 @@ async def test_stopping_gives_back_what_was_handed_over_but_not_sent(
     async with world.db.uow() as uow:
         items = await uow.outbox.claim_due(world.clock.now(), 10, world.clock.now())
     assert [i.attempts for i in items] == [1, 1] and world.chat.sent == []
+
+
+async def test_an_event_handled_after_stopping_starts_no_send(
+    world: World, runtime: Runtime
+) -> None:
+    await runtime.stop()
+    world.bot.on_queued = world.dispatcher.offer  # an event already under way as it stopped
+    await runtime.handle(ask(world, "alice"))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert world.chat.sent == []  # it waits in the outbox for the next start
+    assert world.dispatcher.offered
