@@ -99,11 +99,14 @@ NEXT_ASK_NUMBER = prebuilt(
     .values(ask_seq=communities.c.ask_seq + 1)
     .returning(communities.c.ask_seq)
 )
+# The ids queued by one unit of work are a short range of the primary key. `status ||
+# ''` keeps SQLite from reading ix_outbox_due (status, due_at) instead: without ANALYZE
+# statistics it takes that index, which walks every pending item of a backlog.
 CLAIM_QUEUED = prebuilt(
     update(outbox)
     .where(
         outbox.c.id.between(bindparam("first"), bindparam("last")),
-        outbox.c.status == "pending",
+        outbox.c.status.concat("") == "pending",
         outbox.c.due_at <= bindparam("due_by"),
         outbox.c.lease_until.is_(None),
     )

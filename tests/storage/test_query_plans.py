@@ -145,6 +145,17 @@ async def test_a_newer_card_finds_the_queued_one_by_its_key(plan_of: Any) -> Non
     assert "USING INDEX ix_outbox_replace (community_id=? AND replace_key=?)" in plan, plan
 
 
+async def test_claiming_what_an_event_queued_seeks_its_ids(plan_of: Any) -> None:
+    card = Message(blocks=(text("#1"),))
+
+    async def queue_then_claim(uow: UnitOfWork) -> list[Any]:
+        await uow.outbox.add(C, ToChannel("C1"), card, START)
+        return await uow.outbox.claim_queued(START, END)
+
+    plan = await plan_of(queue_then_claim)
+    assert plan.endswith("SEARCH outbox USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"), plan
+
+
 async def test_a_members_offers_start_from_the_member(plan_of: Any) -> None:
     plan = await plan_of(lambda uow: uow.asks.offers_by(C, "U1"))
     assert plan.startswith("SEARCH offers USING INDEX ix_offers_member (member_id=?)")
