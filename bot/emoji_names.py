@@ -7,6 +7,7 @@ Slack gives `raising_hand` or `raising_hand::skin-tone-3`, Discord gives `ðŸ™‹ðŸ
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import emoji
 
@@ -16,6 +17,7 @@ _CUSTOM_DISCORD = re.compile(r"^<a?:([\w~-]+):\d+>$")
 _NAME = re.compile(r"^:?([\w+~-]+):?$")
 
 
+@lru_cache(maxsize=4096)  # every reaction asks; the emoji library's lookups are slow
 def canonical(raw: str) -> str | None:
     """The emoji's short name (Slack style, `raising_hand`), or None if it is no emoji."""
     value = raw.strip()
@@ -37,6 +39,7 @@ def canonical(raw: str) -> str | None:
     return name.group(1).lower()
 
 
+@lru_cache(maxsize=1024)
 def glyph(name: str) -> str:
     """The unicode character for a short name, or `:name:` when there is none (custom)."""
     rendered = emoji.emojize(f":{name}:", language="alias")
