@@ -150,7 +150,17 @@ class Dispatcher:
                         outcomes.append(await self._outcome(item))
                 return outcomes
 
-        done = await asyncio.gather(*(lane(queue) for queue in lanes.values()))
+        # The first lane runs in this task, so the first message (an event's card or
+        # offer DM) is on its way before the other lanes, or the event's answers, start.
+        first, *rest = lanes.values()
+        others = [asyncio.ensure_future(lane(queue)) for queue in rest]
+        try:
+            done = [await lane(first)]
+        except BaseException:
+            for task in others:
+                task.cancel()
+            raise
+        done += await asyncio.gather(*others)
         return [outcome for outcomes in done for outcome in outcomes]
 
     async def _outcome(self, item: OutboxItem) -> Outcome:

@@ -6,6 +6,7 @@ commit, so rollback is real. The fake chat remembers everything it was asked to 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -652,6 +653,8 @@ class FakeChat:
         self.script: list[Delivery | Exception] = []
         self._next = 0
         self.on_send: Callable[[Sent], None] | None = None
+        self.hold: asyncio.Event | None = None  # set: sends wait until it is set
+        self.holding = 0  # sends waiting for `hold`
 
     async def start(self) -> None:
         return None
@@ -672,14 +675,23 @@ class FakeChat:
         self._next += 1
         return Delivered(MessageRef(channel, f"m{self._next}"))
 
+    async def _slow_platform(self) -> None:
+        if self.hold is not None:
+            self.holding += 1
+            await self.hold.wait()
+            self.holding -= 1
+
     async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
+        await self._slow_platform()
         return self._result(Sent("post", community_id, channel_id, message), channel_id)
 
     async def update(self, community_id: str, ref: MessageRef, message: Message) -> Delivery:
+        await self._slow_platform()
         result = self._result(Sent("update", community_id, ref.message_id, message), ref.channel_id)
         return Delivered(ref) if isinstance(result, Delivered) else result
 
     async def send_dm(self, community_id: str, member_id: str, message: Message) -> Delivery:
+        await self._slow_platform()
         return self._result(Sent("dm", community_id, member_id, message), f"dm:{member_id}")
 
     def to(self, kind: str, to: str) -> list[Message]:

@@ -45,10 +45,12 @@ def ask(world: World, who: str) -> CommandInvoked:
 async def test_an_events_card_goes_out_beside_its_answer_without_the_loop(
     world: World, runtime: Runtime
 ) -> None:
+    world.chat.hold = asyncio.Event()  # a slow platform: the card's post takes a while
     answers = await runtime.handle(ask(world, "alice"))
-    assert [type(a) for a in answers] == [Reply]
-    assert world.chat.sent == []  # the answer never waits behind a send
-    for _ in range(50):  # let the send task run (the loop's tick is an hour away)
+    assert [type(a) for a in answers] == [Reply]  # the answer never waits behind a send
+    assert world.chat.holding == 1 and world.chat.sent == []  # but the card left first
+    world.chat.hold.set()
+    for _ in range(50):  # let the send task finish (the loop's tick is an hour away)
         await asyncio.sleep(0)
     assert [s.kind for s in world.chat.sent] == ["post"]
     assert [r.status for r in world.db.state.outbox.values()] == ["sent"]
