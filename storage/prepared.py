@@ -55,7 +55,7 @@ def _by_id(table: Table) -> Update:
 
 
 ADD_ASK: Insert = prebuilt(insert(asks).returning(asks.c.id))
-SAVE_ASK: Update = prebuilt(_by_id(asks))
+SAVE_ASK: Update = prebuilt(_by_id(asks))  # sets the columns given: see AskRepository.save
 ADD_GIVE: Insert = prebuilt(insert(gives).returning(gives.c.id))
 SAVE_GIVE: Update = prebuilt(_by_id(gives))
 ADD_OUTBOX: Insert = prebuilt(insert(outbox).returning(outbox.c.id))

@@ -107,10 +107,17 @@ class SqlMemberRepository:
 class SqlAskRepository:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
+        # Each ask's columns as this unit of work last read or wrote them, so `save`
+        # writes only what changed.
+        self._known: dict[int, rows.Values] = {}
 
     async def _one(self, stmt: Select[Any], **key: Any) -> Ask | None:
         row = (await self._conn.execute(stmt, key)).first()
-        return None if row is None else rows.ask_from_row(row)
+        if row is None:
+            return None
+        ask = rows.ask_from_row(row)
+        self._known[ask.id] = rows.ask_values(ask)
+        return ask
 
     async def _many(self, *where: ColumnElement[bool], limit: int | None = None) -> list[Ask]:
         stmt = select(*rows.ASK_COLUMNS).where(*where).order_by(asks.c.created_at, asks.c.id)
@@ -119,7 +126,9 @@ class SqlAskRepository:
         return [rows.ask_from_row(row) for row in await self._conn.execute(stmt)]
 
     async def add(self, ask: Ask) -> Ask:
-        ask_id = (await self._conn.execute(prepared.ADD_ASK, rows.ask_values(ask))).scalar_one()
+        values = rows.ask_values(ask)
+        ask_id = (await self._conn.execute(prepared.ADD_ASK, values)).scalar_one()
+        self._known[ask_id] = values
         return replace(ask, id=ask_id)
 
     async def get(self, ask_id: int) -> Ask | None:
@@ -137,8 +146,15 @@ class SqlAskRepository:
         )
 
     async def save(self, ask: Ask) -> None:
-        values = rows.ask_values(ask) | {prepared.ROW_ID: ask.id}
-        await self._conn.execute(prepared.SAVE_ASK, values)
+        """Only the columns that changed since this unit of work read the ask: SQLite
+        rewrites the index entries of every column an UPDATE sets, and a full row
+        touched all four indexes of asks (8 WAL pages a save instead of 3)."""
+        values = rows.ask_values(ask)
+        known = self._known.get(ask.id)
+        changed = values if known is None else {k: v for k, v in values.items() if known[k] != v}
+        self._known[ask.id] = values
+        if changed:
+            await self._conn.execute(prepared.SAVE_ASK, changed | {prepared.ROW_ID: ask.id})
 
     async def open_asks(
         self,

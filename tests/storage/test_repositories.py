@@ -240,6 +240,37 @@ async def test_saved_ask_changes_are_read_back(uow_factory: UnitOfWorkFactory) -
         assert await uow.asks.get(ask.id) == resolved
 
 
+async def test_saves_after_a_read_keep_every_change(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        ask = await uow.asks.add(make_ask(1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        read = await uow.asks.get(ask.id)
+        assert read is not None
+        resolved = replace(read, status=AskStatus.RESOLVED, resolved_at=at(10))
+        await uow.asks.save(resolved)
+        posted = replace(resolved, message=MessageRef("C1", "m9"))
+        await uow.asks.save(posted)
+        await uow.asks.save(posted)  # nothing new
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.asks.get(ask.id) == posted
+
+
+async def test_a_save_writes_only_what_it_changed(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        ask = await uow.asks.add(make_ask(1, asker="U1"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        read = await uow.asks.by_number(C1, 1)
+        assert read is not None
+        await uow.asks.erase_texts(C1, "U1", "(removed)")  # e.g. forget, meanwhile
+        await uow.asks.save(replace(read, last_activity_at=at(10)))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.asks.get(ask.id) == replace(ask, text="(removed)", last_activity_at=at(10))
+
+
 async def test_open_asks_come_oldest_first_up_to_the_limit(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
