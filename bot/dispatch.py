@@ -36,6 +36,7 @@ BACKOFF_CAP = 15 * 60.0
 MAX_PACING_WAIT = 5.0  # longer than this, an item goes back to the queue instead
 IN_FLIGHT = 8  # targets sent to at once
 THROTTLE_PAUSE = 1.0  # a 429 that names no wait holds the platform this long
+HEAD_START = 2  # loop turns the first lane of a batch gets before the others start
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -138,7 +139,9 @@ class Dispatcher:
             lanes.setdefault((item.community_id, item.target), []).append(item)
         gate = asyncio.Semaphore(self._in_flight)
 
-        async def lane(queue: list[OutboxItem]) -> list[Outcome]:
+        async def lane(queue: list[OutboxItem], head_start: int = 0) -> list[Outcome]:
+            for _ in range(head_start):
+                await asyncio.sleep(0)
             async with gate:
                 outcomes: list[Outcome] = []
                 for item in queue:
@@ -150,10 +153,11 @@ class Dispatcher:
                         outcomes.append(await self._outcome(item))
                 return outcomes
 
-        # The first lane runs in this task, so the first message (an event's card or
-        # offer DM) is on its way before the other lanes, or the event's answers, start.
+        # The first lane runs in this task, and the others give it a head start of a
+        # few loop turns (enough for a platform client to write its request), so the
+        # first message (an event's card or offer DM) leaves first.
         first, *rest = lanes.values()
-        others = [asyncio.ensure_future(lane(queue)) for queue in rest]
+        others = [asyncio.ensure_future(lane(queue, HEAD_START)) for queue in rest]
         try:
             done = [await lane(first)]
         except BaseException:
