@@ -58,6 +58,7 @@ class FakeSlack:
     _runner: web.AppRunner | None = None
     port: int = 0
     fixed_ts: str | None = None  # every post gets this ts (two workspaces, same ids)
+    on_call: Callable[[Call], None] | None = None  # told of each Web API call (benchmarks)
 
     # Running.
 
@@ -166,7 +167,7 @@ class FakeSlack:
         call = Call(method, args, auth.removeprefix("Bearer ") or None, peer=peer)
         failures = self._failures.get(method)
         if failures:
-            self.calls.append(call)
+            self._record(call)
             failure = failures.pop(0)
             headers = (
                 {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
@@ -175,8 +176,13 @@ class FakeSlack:
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
         call.result = {"ok": True, **self._answer(method, args)}
-        self.calls.append(call)
+        self._record(call)
         return web.json_response(call.result)
+
+    def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
 
     def _answer(self, method: str, args: Json) -> Json:
         if method == "auth.test":
