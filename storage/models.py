@@ -186,8 +186,8 @@ class GiveRow(Base):
         # community_id alone: an index covering a one-pair question could turn it into
         # a scan of the community. So each query has an index that both covers it and
         # matches the most of its terms (tests/storage/test_query_plans.py pins them).
-        # pair_weeks and count_confirmed (twelve times a report) from the index alone;
-        # chain_ends, a range of it.
+        # pair_weeks, count_confirmed (twelve times a report) and the ids of
+        # chain_ends from the index alone.
         Index(
             "ix_gives_confirmed",
             "community_id",
@@ -196,6 +196,8 @@ class GiveRow(Base):
             "giver_id",
             "receiver_id",
             "forward",
+            "depth",
+            "follows",
         ),
         # has_given, on every confirmation, from the index alone (with status, so
         # that ix_gives_confirmed does not cover it better); involving and
@@ -203,8 +205,8 @@ class GiveRow(Base):
         Index("ix_gives_pair", "community_id", "giver_id", "receiver_id", "confirmed_at", "status"),
         # latest_received, involving and erase_notes (as receiver).
         Index("ix_gives_receiver", "community_id", "receiver_id", "confirmed_at"),
-        # shared: a range of created_at.
-        Index("ix_gives_created", "community_id", "created_at"),
+        # shared: a range of created_at, filtered from the index alone.
+        Index("ix_gives_created", "community_id", "created_at", "share_ok", "status"),
         # for_ask.
         Index("ix_gives_ask", "ask_id"),
         NEVER_REUSE_IDS,

@@ -90,7 +90,9 @@ async def test_the_weeks_gives_are_a_range_of_ix_gives_confirmed(plan_of: Any) -
         lambda uow: uow.gives.count_confirmed(C, START, END),
     ):
         assert f"USING COVERING INDEX {RANGE}" in await plan_of(query)
-    assert RANGE in await plan_of(lambda uow: uow.gives.chain_ends(C, START, END, 30))
+    plan = await plan_of(lambda uow: uow.gives.chain_ends(C, START, END, 30))
+    assert f"USING COVERING INDEX {RANGE}" in plan  # the deepest ends: their ids only
+    assert "SEARCH gives USING INTEGER PRIMARY KEY (rowid=?)" in plan  # then their rows
 
 
 async def test_confirming_a_give_seeks_the_pair_and_the_receiver(plan_of: Any) -> None:
