@@ -51,14 +51,19 @@ def weekly_table(
             row[0] += 1
             row[1] += forward
             row[2] += gives
-    order = sorted((-h, -f, -g, m) for m, (h, f, g) in totals.items() if m not in hidden)
+    # By member id, then (stably) by score: equal scores stay in member id order. Two
+    # sorts with C-level keys beat one over (score, member id) tuples, whose ties
+    # (most members give once) all fall through to comparing strings.
+    order = sorted(member for member in totals if member not in hidden)
+    order.sort(key=totals.__getitem__, reverse=True)
     table: list[Standing] = []
-    previous: tuple[int, int, int] | None = None
+    previous: list[int] | None = None
     rank = 0
-    for position, (h, f, g, member) in enumerate(order, start=1):
-        if (h, f, g) != previous:
-            rank, previous = position, (h, f, g)
-        table.append(Standing(member, -h, -f, -g, rank))
+    for position, member in enumerate(order, start=1):
+        helped, forward, gives = score = totals[member]
+        if score != previous:
+            rank, previous = position, score
+        table.append(Standing(member, helped, forward, gives, rank))
     return table
 
 

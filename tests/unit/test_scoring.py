@@ -52,6 +52,8 @@ def test_equal_triples_share_a_rank_and_the_next_rank_skips() -> None:
     assert [(m, r) for m, *_, r in ranks] == [("a", 1), ("b", 1), ("c", 3)]
     tied = table(("ann", "x"), ("bob", "y"), ("dan", "z", 2))
     assert [(m, r) for m, *_, r in tied] == [("dan", 1), ("ann", 2), ("bob", 2)]
+    reversed_input = table(("cat", "x"), ("bob", "y"), ("ann", "z"))
+    assert [m for m, *_ in reversed_input] == ["ann", "bob", "cat"]  # ties by member id
 
 
 def test_pair_cap_counts_at_most_three_gives_per_pair_a_week() -> None:
