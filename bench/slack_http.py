@@ -101,6 +101,8 @@ class Arrivals:
         self._watched = channels
         self.calls = {}
         self.all_in = asyncio.Event()
+        if not channels:
+            self.all_in.set()
 
     def _seen(self, call: Call) -> None:
         if call.method != "chat.postMessage":
