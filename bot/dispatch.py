@@ -36,7 +36,10 @@ BACKOFF_CAP = 15 * 60.0
 MAX_PACING_WAIT = 5.0  # longer than this, an item goes back to the queue instead
 IN_FLIGHT = 8  # targets sent to at once
 THROTTLE_PAUSE = 1.0  # a 429 that names no wait holds the platform this long
-HEAD_START = 2  # loop turns the first lane of a batch gets before the others start
+# Loop turns a platform client takes to put a request on the wire once it is called:
+# one to build it, one to write it (aiohttp writes a body from a task of its own on
+# Python 3.11). The first message of a batch, and of an event, gets that head start.
+WIRE_TURNS = 2
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -153,11 +156,10 @@ class Dispatcher:
                         outcomes.append(await self._outcome(item))
                 return outcomes
 
-        # The first lane runs in this task, and the others give it a head start of a
-        # few loop turns (enough for a platform client to write its request), so the
-        # first message (an event's card or offer DM) leaves first.
+        # The first lane runs in this task and the others start WIRE_TURNS later, so
+        # the first message (an event's card or offer DM) leaves first.
         first, *rest = lanes.values()
-        others = [asyncio.ensure_future(lane(queue, HEAD_START)) for queue in rest]
+        others = [asyncio.ensure_future(lane(queue, WIRE_TURNS)) for queue in rest]
         try:
             done = [await lane(first)]
         except BaseException:

@@ -14,17 +14,12 @@ import asyncio
 import contextlib
 import logging
 
+from bot.dispatch import WIRE_TURNS
 from bot.events import Event
 from bot.messages import Answer
 from payforward.bootstrap import Core
 
 log = logging.getLogger(__name__)
-
-# Loop turns an event's send gets before its answers are built: one to build the first
-# request, one for aiohttp to write it (on Python 3.11 a request's body goes out from a
-# task of its own). Otherwise a reaction's DM left only after the helper's answer had
-# been built: 1.5-1.7x the bare app's latency instead of 1.2-1.5x (bench.slack_http).
-SEND_TURNS = 2
 
 
 class Runtime:
@@ -43,7 +38,9 @@ class Runtime:
             send = asyncio.create_task(self._send_offered())
             self._sends.add(send)
             send.add_done_callback(self._sends.discard)
-            for _ in range(SEND_TURNS):  # the send starts first; the answers beside it
+            # The send's first request goes on the wire before the answers are built:
+            # otherwise a reaction's DM waited behind the helper's acknowledgement.
+            for _ in range(WIRE_TURNS):
                 await asyncio.sleep(0)
         return answers
 
