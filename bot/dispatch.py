@@ -82,6 +82,12 @@ class Dispatcher:
         """Whether items offered are still waiting to be sent."""
         return bool(self._ready)
 
+    @property
+    def sending(self) -> bool:
+        """Whether a batch is under way: it takes what is offered meanwhile when it is
+        done, so nobody else need be woken for that."""
+        return self._sending.locked()
+
     async def send_offered(self) -> int:
         """Send what was offered, in the caller's task, and what recording that offers
         in turn (a card edit), unless a batch is under way (the drain sends them after

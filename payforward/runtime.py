@@ -50,7 +50,7 @@ class Runtime:
             await dispatcher.send_offered()
         except Exception:  # the database may be briefly away: the loop tries again
             log.exception("sending what an event queued failed")
-        if dispatcher.offered:  # a batch was under way, or sending failed
+        if dispatcher.offered and not dispatcher.sending:  # sending failed
             self.kick()
 
     def kick(self) -> None:

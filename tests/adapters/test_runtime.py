@@ -56,6 +56,30 @@ async def test_an_events_card_goes_out_beside_its_answer_without_the_loop(
     assert [r.status for r in world.db.state.outbox.values()] == ["sent"]
 
 
+async def test_what_events_queue_behind_a_send_under_way_goes_with_it_not_the_loop(
+    world: World, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)  # the start's drain is done
+    drains = []
+
+    async def counted() -> int:
+        drains.append(1)
+        return 0
+
+    monkeypatch.setattr(world.dispatcher, "drain", counted)
+    world.chat.hold = asyncio.Event()
+    await runtime.handle(ask(world, "alice"))  # its card is on its way
+    await runtime.handle(ask(world, "bob"))
+    await runtime.handle(ask(world, "carol"))
+    world.chat.hold.set()
+    for _ in range(50):
+        await asyncio.sleep(0)
+    askers = [s.message.plain().split()[2] for s in world.chat.sent]
+    assert askers == ["@alice", "@bob", "@carol"]
+    assert drains == []  # alice's send took bob's and carol's cards along
+
+
 async def test_stopping_gives_back_what_was_handed_over_but_not_sent(
     world: World, runtime: Runtime
 ) -> None:
