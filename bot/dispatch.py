@@ -5,7 +5,9 @@ holds), sent outside any transaction, and their outcomes recorded by the core, o
 transaction per batch, one batch at a time. What an event queued comes already claimed
 (`offer`) and is sent at once (`send_offered`) when no batch is under way, else in the
 next batch without asking the store; the store is then asked before the next batch of
-handed-over items, so they never starve what is due there.
+handed-over items, so they never starve what is due there. When events keep coming,
+handed-over batches that follow each other share one transaction recording them (up
+to `batch` outcomes): under load a message never waits for the last one's record.
 
 Each platform has a token bucket: sends are paced below its rate limit, and a 429
 holds the whole platform for its Retry-After without costing the message an attempt.
@@ -40,6 +42,10 @@ THROTTLE_PAUSE = 1.0  # a 429 that names no wait holds the platform this long
 # one to build it, one to write it (aiohttp writes a body from a task of its own on
 # Python 3.11). The first message of a batch, and of an event, gets that head start.
 WIRE_TURNS = 2
+
+
+def ordered(items: list[OutboxItem]) -> list[OutboxItem]:
+    return sorted(items, key=lambda item: (item.due_at, item.id))
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -96,9 +102,15 @@ class Dispatcher:
             return 0
         delivered = 0
         async with self._sending:
+            unrecorded: list[Outcome] = []
             while self._ready:
                 items, self._ready = self._ready, []
-                delivered += await self._deliver(items)
+                unrecorded += await self._send_batch(ordered(items))
+                # Under load more is ready by the time a batch is sent: send it first,
+                # and record several batches in one transaction.
+                if not self._ready or len(unrecorded) >= self._batch:
+                    delivered += await self._record(unrecorded)
+                    unrecorded = []
         return delivered
 
     async def drain(self) -> int:
@@ -121,8 +133,9 @@ class Dispatcher:
                 delivered += await self._deliver(items)
 
     async def _deliver(self, items: list[OutboxItem]) -> int:
-        items.sort(key=lambda item: (item.due_at, item.id))
-        outcomes = await self._send_batch(items)
+        return await self._record(await self._send_batch(ordered(items)))
+
+    async def _record(self, outcomes: list[Outcome]) -> int:
         await self._bot.delivered(outcomes)
         return sum(isinstance(o.delivery, Delivered) for o in outcomes)
 

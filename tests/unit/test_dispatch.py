@@ -27,6 +27,7 @@ from bot.messages import (
     text,
 )
 from bot.ports import OutboxItem
+from bot.service import Outcome
 from bot.throttle import TokenBucket
 from tests.fakes import FakeChat, _Row
 from tests.unit.conftest import CID, START, World, info
@@ -411,3 +412,60 @@ async def test_what_recording_a_handed_over_send_queues_is_sent_in_the_same_go(
     assert sorted(s.kind for s in world.chat.sent[:2]) == ["dm", "post"]
     assert world.chat.sent[2].kind == "update"
     assert "Offered to help: @bob" in world.chat.sent[2].message.plain()
+
+
+@pytest.fixture
+def recorded(world: World, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many outcomes each transaction recording them held."""
+    sizes: list[int] = []
+    record = world.bot.delivered
+
+    async def counted(outcomes: list[Outcome]) -> None:
+        sizes.append(len(outcomes))
+        await record(outcomes)
+
+    monkeypatch.setattr(world.bot, "delivered", counted)
+    return sizes
+
+
+async def test_under_load_batches_go_out_first_and_are_recorded_together(
+    world: World, recorded: list[int]
+) -> None:
+    world.bot.on_queued = world.dispatcher.offer
+    world.chat.hold = asyncio.Event()
+    await world.bot.handle(ask_event(world, "alice"))
+    sending = asyncio.create_task(world.dispatcher.send_offered())
+    await asyncio.sleep(0)  # alice's card is on its way
+    await world.bot.handle(ask_event(world, "bob"))  # offered meanwhile
+    await world.bot.handle(ask_event(world, "carol"))
+    world.chat.hold.set()
+    assert await sending == 3
+    assert recorded == [3]  # one transaction for both batches
+    assert {r.status for r in world.db.state.outbox.values()} == {"sent"}
+    assert all(a.message is not None for a in world.db.state.asks.values())  # card refs
+
+
+class AsksWhilePosting(FakeChat):
+    """Each post takes long enough for the next member's /ask to come in."""
+
+    def __init__(self, world: World, askers: list[str]) -> None:
+        super().__init__()
+        self.world = world
+        self.askers = askers
+
+    async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
+        if self.askers:
+            await self.world.bot.handle(ask_event(self.world, self.askers.pop(0)))
+        return await super().post(community_id, channel_id, message)
+
+
+async def test_recording_waits_for_at_most_a_batch_of_outcomes(
+    world: World, recorded: list[int]
+) -> None:
+    chat = AsksWhilePosting(world, ["bob", "carol", "dave", "erin"])
+    dispatcher = Dispatcher(world.db.uow, world.clock, {"test": chat}, world.bot, batch=2)
+    world.bot.on_queued = dispatcher.offer
+    await world.bot.handle(ask_event(world, "alice"))
+    assert await dispatcher.send_offered() == 5
+    assert recorded == [2, 2, 1]  # never more than a batch unrecorded
+    assert len(chat.to("post", "general")) == 5
