@@ -291,6 +291,13 @@ class OutboxRepository(Protocol):
         claimers never get the same item while its lease holds."""
         ...
 
+    def hand_over(self, now: datetime, lease_until: datetime) -> None:
+        """From here on in this unit of work, what is queued due by `now` is leased as
+        it is queued (until `lease_until`, counting an attempt), for `claim_queued`
+        to return without writing it again. A newer message with the same
+        `replace_key` still drops such an item queued earlier in the same unit."""
+        ...
+
     async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
         """Like `claim_due`, for the items this unit of work queued: so the process
         that queued them can send them the moment they are committed."""

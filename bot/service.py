@@ -70,11 +70,12 @@ class PayForward:
             async with self._uow() as uow:
                 if not await uow.events.first_time(event.community_id, event.event_id, now):
                     return []
+                on_queued = self._hand_over(uow, now)
                 community = await community_of(uow, event.community_id)
                 member = await touch_member(uow, event.community_id, event.actor, now)
                 ctx = Context(uow, now, community, member, event)
                 answers = await route(ctx)
-                await self._commit(uow, now)
+                await self._commit(uow, now, on_queued)
             if ctx.config_changed and self.on_config is not None:
                 await self.on_config(event.community_id)
             return answers
@@ -89,6 +90,7 @@ class PayForward:
         """Record how queued messages went and act on it, in one transaction."""
         now = self._clock.now()
         async with self._uow() as uow:
+            on_queued = self._hand_over(uow, now)
             for item, delivery, retry_at in outcomes:
                 if isinstance(delivery, Delivered):
                     await uow.outbox.mark_sent(item.id, now)
@@ -99,12 +101,21 @@ class PayForward:
                 else:
                     await uow.outbox.mark_failed(item.id, now, delivery.reason)
                     await self._after_failure(uow, item, now)
-            await self._commit(uow, now)
+            await self._commit(uow, now, on_queued)
 
-    async def _commit(self, uow: UnitOfWork, now: datetime) -> None:
-        """Commit; with an `on_queued` listener, what was queued for now is claimed in
-        the same transaction and handed to it after."""
+    def _hand_over(self, uow: UnitOfWork, now: datetime) -> QueuedListener | None:
+        """The listener this unit of work hands its messages to, if any; what it queues
+        for now is then leased as it is queued, in the same statement."""
         on_queued = self.on_queued
+        if on_queued is not None:
+            uow.outbox.hand_over(now, now + SEND_LEASE)
+        return on_queued
+
+    async def _commit(
+        self, uow: UnitOfWork, now: datetime, on_queued: QueuedListener | None
+    ) -> None:
+        """Commit; with a listener, what was queued for now is claimed in the same
+        transaction and handed to it after."""
         claimed = await uow.outbox.claim_queued(now, now + SEND_LEASE) if on_queued else []
         await uow.commit()
         if claimed and on_queued is not None:

@@ -22,6 +22,12 @@ class SqlOutboxRepository:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
         self._queued: dict[int, OutboxItem] = {}  # by this unit of work, for claim_queued
+        self._hand_over: tuple[datetime, datetime] | None = None  # (now, lease_until)
+        self._leased: dict[int, OutboxItem] = {}  # queued here already leased (hand_over)
+        self._replaceable: dict[tuple[str, str], int] = {}  # (community, key) → leased id
+
+    def hand_over(self, now: datetime, lease_until: datetime) -> None:
+        self._hand_over = (now, lease_until)
 
     async def add(
         self,
@@ -39,6 +45,12 @@ class SqlOutboxRepository:
         if replace_key is not None:
             key = {"status": PENDING, "community_id": community_id, "replace_key": replace_key}
             await self._conn.execute(prepared.DROP_REPLACED, key)
+            mine = self._replaceable.pop((community_id, replace_key), None)
+            if mine is not None:  # leased, but by this unit of work: not on its way yet
+                await self._conn.execute(prepared.DROP_OUTBOX, {prepared.ROW_ID: mine})
+                del self._queued[mine], self._leased[mine]
+        hand_over = self._hand_over
+        lease = hand_over[1] if hand_over is not None and due_at <= hand_over[0] else None
         values = {
             "community_id": community_id,
             "target": rows.to_json(codec.target_to_data(target)),
@@ -48,36 +60,46 @@ class SqlOutboxRepository:
             "replace_key": replace_key,
             "status": PENDING,
             "due_at": due_at,
-            "attempts": 0,
+            "lease_until": lease,
+            "attempts": 0 if lease is None else 1,
         }
         item_id = int((await self._conn.execute(prepared.ADD_OUTBOX, values)).scalar_one())
-        item = OutboxItem(item_id, community_id, target, message, due_at, purpose=purpose)
+        item = OutboxItem(
+            item_id, community_id, target, message, due_at, values["attempts"], purpose
+        )
         self._queued[item_id] = item
+        if lease is not None:
+            self._leased[item_id] = item
+            if replace_key is not None:
+                self._replaceable[(community_id, replace_key)] = item_id
         return item_id
 
     async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
-        """One UPDATE over the range of ids queued here (replaced ones are gone). On
-        PostgreSQL, other transactions' ids may interleave: their due items in the range
-        are claimed too, which is what claim_due would do with them. The items queued
-        here come back as built, without decoding their JSON again."""
-        if not self._queued:
-            return []
-        params = {
-            "first": min(self._queued),
-            "last": max(self._queued),
-            "due_by": now,
-            "lease": lease_until,
-        }
-        claimed = []
-        for row in await self._conn.execute(prepared.CLAIM_QUEUED, params):
-            mine = self._queued.get(row.id)
-            claimed.append(
-                rows.outbox_item_from_row(row)
-                if mine is None
-                else replace(mine, attempts=row.attempts)
-            )
+        """What was leased as it was queued (hand_over), and one UPDATE over the range
+        of the other ids queued here (replaced ones are gone). On PostgreSQL, other
+        transactions' ids may interleave: their due items in the range are claimed
+        too, which is what claim_due would do with them. The items queued here come
+        back as built, without decoding their JSON again."""
+        claimed = list(self._leased.values())
+        unleased = [item_id for item_id in self._queued if item_id not in self._leased]
+        if unleased:
+            params = {
+                "first": min(unleased),
+                "last": max(unleased),
+                "due_by": now,
+                "lease": lease_until,
+            }
+            for row in await self._conn.execute(prepared.CLAIM_QUEUED, params):
+                mine = self._queued.get(row.id)
+                claimed.append(
+                    rows.outbox_item_from_row(row)
+                    if mine is None
+                    else replace(mine, attempts=row.attempts)
+                )
         self._queued.clear()
-        return claimed
+        self._leased.clear()
+        self._replaceable.clear()
+        return sorted(claimed, key=lambda item: item.id)
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
         """Select, then lease. PostgreSQL skips rows another claimer has locked (FOR

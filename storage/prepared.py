@@ -116,6 +116,7 @@ CLAIM_QUEUED = prebuilt(
 MARK_SENT = prebuilt(
     _by_id(outbox).values(status="sent", sent_at=bindparam("at"), lease_until=None)
 )
+DROP_OUTBOX = prebuilt(delete(outbox).where(outbox.c.id == bindparam(ROW_ID)))
 DROP_REPLACED = prebuilt(
     delete(outbox).where(
         outbox.c.status == bindparam("status"),

@@ -435,6 +435,11 @@ class FakeOutbox:
     def __init__(self, s: FakeState) -> None:
         self.s = s
         self.queued: list[int] = []  # by this unit of work
+        self.handing_over: tuple[datetime, datetime] | None = None
+        self.leased: set[int] = set()  # queued here, leased as they were (hand_over)
+
+    def hand_over(self, now: datetime, lease_until: datetime) -> None:
+        self.handing_over = (now, lease_until)
 
     async def add(
         self,
@@ -449,10 +454,16 @@ class FakeOutbox:
         if replace_key is not None:
             for key, row in list(self.s.outbox.items()):
                 same = (row.item.community_id, row.replace_key) == (community_id, replace_key)
-                if same and row.status == "pending" and row.lease_until is None:
+                mine = key in self.leased  # leased by hand_over, but not on its way yet
+                if same and row.status == "pending" and (row.lease_until is None or mine):
                     del self.s.outbox[key]
         item = OutboxItem(self.s.new_id(), community_id, target, message, due_at, purpose=purpose)
-        self.s.outbox[item.id] = _Row(item, replace_key=replace_key)
+        row = _Row(item, replace_key=replace_key)
+        if self.handing_over is not None and due_at <= self.handing_over[0]:
+            row.lease_until = self.handing_over[1]
+            row.item = replace(item, attempts=1)
+            self.leased.add(item.id)
+        self.s.outbox[item.id] = row
         self.queued.append(item.id)
         return item.id
 
@@ -460,7 +471,9 @@ class FakeOutbox:
         claimed = []
         for item_id in self.queued:
             row = self.s.outbox.get(item_id)  # replaced ones are gone
-            if row and row.status == "pending" and row.item.due_at <= now and not row.lease_until:
+            if row and item_id in self.leased:
+                claimed.append(row.item)
+            elif row and row.status == "pending" and row.item.due_at <= now and not row.lease_until:
                 row.lease_until = lease_until
                 row.item = replace(row.item, attempts=row.item.attempts + 1)
                 claimed.append(row.item)

@@ -39,6 +39,7 @@ from bot.messages import (
 )
 from bot.ports import UnitOfWorkFactory
 from tests.storage.builders import C1, C2, HELLO, T0, add_communities, at, make_ask, make_give
+from tests.storage.conftest import WITH_FAKE
 
 # Communities
 
@@ -477,6 +478,48 @@ async def test_claim_queued_leases_what_this_unit_of_work_queued_and_is_due(
         assert [i.id for i in await uow.outbox.claim_due(at(1.5), 10, at(2))] == [earlier]
         assert await uow.outbox.claim_due(at(2), 10, at(3)) != []  # the lease ran out
         await uow.commit()
+
+
+@pytest.mark.parametrize("backend", WITH_FAKE, indirect=True)
+async def test_handed_over_items_are_leased_as_they_are_queued(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        uow.outbox.hand_over(at(1), at(2))
+        await uow.outbox.add(C1, ToChannel("C1"), HELLO, at(1), replace_key="card:1")
+        card = await uow.outbox.add(C1, ToChannel("C1"), MESSAGE, at(1), replace_key="card:1")
+        dm = await uow.outbox.add(C1, ToMember("U1"), HELLO, at(1), purpose="thanks")
+        later = await uow.outbox.add(C1, ToMember("U1"), HELLO, at(5))  # due later
+        claimed = await uow.outbox.claim_queued(at(1), at(2))
+        await uow.commit()
+    assert [(i.id, i.message, i.purpose, i.attempts) for i in claimed] == [
+        (card, MESSAGE, "", 1),  # the first card was replaced within the unit
+        (dm, HELLO, "thanks", 1),
+    ]
+    async with uow_factory() as uow:
+        assert await uow.outbox.pending_count() == 3
+        assert await uow.outbox.claim_due(at(1.5), 10, at(2)) == []  # leased at insert
+        assert [i.id for i in await uow.outbox.claim_due(at(5), 10, at(6))] == [card, dm, later]
+        await uow.commit()
+
+
+@pytest.mark.parametrize("backend", WITH_FAKE, indirect=True)
+async def test_a_handed_over_item_on_its_way_is_not_replaced_by_a_later_unit(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        uow.outbox.hand_over(at(1), at(2))
+        first = await uow.outbox.add(C1, ToChannel("C1"), HELLO, at(1), replace_key="card:1")
+        await uow.outbox.claim_queued(at(1), at(2))
+        await uow.commit()
+    async with uow_factory() as uow:
+        uow.outbox.hand_over(at(1), at(2))
+        second = await uow.outbox.add(C1, ToChannel("C1"), MESSAGE, at(1), replace_key="card:1")
+        [claimed] = await uow.outbox.claim_queued(at(1), at(2))
+        await uow.commit()
+    assert claimed.id == second
+    async with uow_factory() as uow:
+        assert [i.id for i in await uow.outbox.claim_due(at(3), 10, at(4))] == [first, second]
 
 
 async def test_leased_item_is_not_claimed_again_until_the_lease_expires(
