@@ -37,7 +37,7 @@ from bot.messages import (
     ToMessage,
     UserText,
 )
-from bot.ports import UnitOfWorkFactory
+from bot.ports import UnitOfWork, UnitOfWorkFactory
 from tests.storage.builders import C1, C2, HELLO, T0, add_communities, at, make_ask, make_give
 from tests.storage.conftest import WITH_FAKE
 
@@ -456,50 +456,37 @@ async def test_claim_due_takes_due_items_oldest_due_first_up_to_limit(
     assert [i.id for i in rest] == [later]
 
 
+async def queue_a_replaced_card_a_dm_and_a_later_dm(uow: UnitOfWork) -> tuple[int, int, int]:
+    await uow.outbox.add(C1, ToChannel("C1"), HELLO, at(1), replace_key="card:1")
+    card = await uow.outbox.add(C1, ToChannel("C1"), MESSAGE, at(1), replace_key="card:1")
+    dm = await uow.outbox.add(C1, ToMember("U1"), HELLO, at(1), purpose="thanks")
+    later = await uow.outbox.add(C1, ToMember("U1"), HELLO, at(5))  # due later
+    return card, dm, later
+
+
+@pytest.mark.parametrize("backend", WITH_FAKE, indirect=True)
+@pytest.mark.parametrize("handed_over", [False, True], ids=["claimed", "leased-as-queued"])
 async def test_claim_queued_leases_what_this_unit_of_work_queued_and_is_due(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: UnitOfWorkFactory, handed_over: bool
 ) -> None:
     async with uow_factory() as uow:
         earlier = await uow.outbox.add(C1, ToChannel("C1"), HELLO, at(0))  # another's
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.outbox.claim_queued(at(1), at(2)) == []  # nothing queued here
-        await uow.outbox.add(C1, ToChannel("C1"), HELLO, at(1), replace_key="card:1")
-        card = await uow.outbox.add(C1, ToChannel("C1"), MESSAGE, at(1), replace_key="card:1")
-        dm = await uow.outbox.add(C1, ToMember("U1"), HELLO, at(1), purpose="thanks")
-        await uow.outbox.add(C1, ToMember("U1"), HELLO, at(5))  # due later
+        if handed_over:
+            uow.outbox.hand_over(at(1), at(2))  # leased as they are queued, not at claim
+        card, dm, later = await queue_a_replaced_card_a_dm_and_a_later_dm(uow)
         claimed = await uow.outbox.claim_queued(at(1), at(2))
         await uow.commit()
     assert [(i.id, i.message, i.purpose, i.attempts) for i in claimed] == [
-        (card, MESSAGE, "", 1),
+        (card, MESSAGE, "", 1),  # the first card was replaced, leased or not
         (dm, HELLO, "thanks", 1),
     ]
     async with uow_factory() as uow:  # leased: only the other items are free to claim
         assert [i.id for i in await uow.outbox.claim_due(at(1.5), 10, at(2))] == [earlier]
-        assert await uow.outbox.claim_due(at(2), 10, at(3)) != []  # the lease ran out
-        await uow.commit()
-
-
-@pytest.mark.parametrize("backend", WITH_FAKE, indirect=True)
-async def test_handed_over_items_are_leased_as_they_are_queued(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    async with uow_factory() as uow:
-        uow.outbox.hand_over(at(1), at(2))
-        await uow.outbox.add(C1, ToChannel("C1"), HELLO, at(1), replace_key="card:1")
-        card = await uow.outbox.add(C1, ToChannel("C1"), MESSAGE, at(1), replace_key="card:1")
-        dm = await uow.outbox.add(C1, ToMember("U1"), HELLO, at(1), purpose="thanks")
-        later = await uow.outbox.add(C1, ToMember("U1"), HELLO, at(5))  # due later
-        claimed = await uow.outbox.claim_queued(at(1), at(2))
-        await uow.commit()
-    assert [(i.id, i.message, i.purpose, i.attempts) for i in claimed] == [
-        (card, MESSAGE, "", 1),  # the first card was replaced within the unit
-        (dm, HELLO, "thanks", 1),
-    ]
-    async with uow_factory() as uow:
-        assert await uow.outbox.pending_count() == 3
-        assert await uow.outbox.claim_due(at(1.5), 10, at(2)) == []  # leased at insert
-        assert [i.id for i in await uow.outbox.claim_due(at(5), 10, at(6))] == [card, dm, later]
+        due = [i.id for i in await uow.outbox.claim_due(at(5), 10, at(6))]
+        assert due == [earlier, card, dm, later]  # every lease ran out
         await uow.commit()
 
 
