@@ -233,10 +233,24 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "due_at"),
-        # add(replace_key=…): find the queued card a newer one replaces.
-        Index("ix_outbox_replace", "community_id", "replace_key"),
+        # add(replace_key=…): find the queued card a newer one replaces. Partial, as
+        # the next one: a message queued without a key, or not yet sent, writes no
+        # entry that no query would read (revision 0009).
+        Index(
+            "ix_outbox_replace",
+            "community_id",
+            "replace_key",
+            sqlite_where=text("replace_key IS NOT NULL"),
+            postgresql_where=text("replace_key IS NOT NULL"),
+        ),
         # prune: what left the queue before an instant.
-        Index("ix_outbox_sent", "status", "sent_at"),
+        Index(
+            "ix_outbox_sent",
+            "status",
+            "sent_at",
+            sqlite_where=text("sent_at IS NOT NULL"),
+            postgresql_where=text("sent_at IS NOT NULL"),
+        ),
         NEVER_REUSE_IDS,
     )
 

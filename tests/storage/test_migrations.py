@@ -148,6 +148,28 @@ async def test_downgrades_undo_their_upgrades(url: str) -> None:
     assert await _differences(url, Base.metadata) == []
 
 
+async def _outbox_partial_indexes(url: str) -> dict[str, bool]:
+    """Which of the outbox's partial indexes (revision 0009) have a WHERE: the schema
+    comparison above does not look at index predicates."""
+    sql = (
+        "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND type = 'index'"
+        if url.startswith("sqlite")
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'outbox'"
+    )
+    wanted = ("ix_outbox_replace", "ix_outbox_sent")
+    return {n: " WHERE " in d.upper() for n, d in await _run(url, sql) if n in wanted}
+
+
+async def test_the_outbox_indexes_are_partial_from_0009_on(url: str) -> None:
+    await upgrade(url)
+    assert await _outbox_partial_indexes(url) == {"ix_outbox_replace": True, "ix_outbox_sent": True}
+    await _downgrade(url, "0008")
+    assert await _outbox_partial_indexes(url) == {
+        "ix_outbox_replace": False,
+        "ix_outbox_sent": False,
+    }
+
+
 async def test_upgrade_twice_is_a_no_op(url: str) -> None:
     await upgrade(url)
     await _run(
