@@ -145,8 +145,8 @@ def collector_paused() -> Iterator[None]:
 
     The load and the fake keep every request and call, and their collections, tens of
     ms once the heap has grown, delayed results that no app had caused: with them the
-    reaction p99 at 100 req/s read 41–89 ms, without them 14–17 ms. The apps' own
-    processes keep their collectors."""
+    reaction p99 at 100 req/s read 41–89 ms over five runs, without them 17–20 ms.
+    The apps' own processes keep their collectors."""
     gc.collect()
     gc.disable()
     try:
