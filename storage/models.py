@@ -234,8 +234,8 @@ class OutboxRow(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "due_at"),
         # add(replace_key=…): find the queued card a newer one replaces. Partial, as
-        # the next one: a message queued without a key, or not yet sent, writes no
-        # entry that no query would read (revision 0009).
+        # the next one: no query asks for messages without a key, or not sent yet,
+        # so queueing and sending them write no entry here (revision 0009).
         Index(
             "ix_outbox_replace",
             "community_id",
