@@ -103,14 +103,18 @@ class Dispatcher:
         delivered = 0
         async with self._sending:
             unrecorded: list[Outcome] = []
-            while self._ready:
-                items, self._ready = self._ready, []
-                unrecorded += await self._send_batch(ordered(items))
-                # Under load more is ready by the time a batch is sent: send it first,
-                # and record several batches in one transaction.
-                if not self._ready or len(unrecorded) >= self._batch:
+            try:
+                while self._ready:
+                    items, self._ready = self._ready, []
+                    unrecorded += await self._send_batch(ordered(items))
+                    # Under load more is ready by the time a batch is sent: send it
+                    # first, and record several batches in one transaction.
+                    if not self._ready or len(unrecorded) >= self._batch:
+                        outcomes, unrecorded = unrecorded, []
+                        delivered += await self._record(outcomes)
+            finally:
+                if unrecorded:  # a later batch was cancelled: keep what the earlier did
                     delivered += await self._record(unrecorded)
-                    unrecorded = []
         return delivered
 
     async def drain(self) -> int:

@@ -64,22 +64,21 @@ class Runtime:
             self.kick()  # what was queued before the start goes at once
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Let a drain under way record its deliveries, then stop; cancel only after
-        `grace_seconds` (anything unrecorded is sent again later: never lost)."""
+        """Let the drain and the sends under way record their deliveries, then stop;
+        what still runs after `grace_seconds` (say, paced behind a long queue) is
+        cancelled rather than left to send through adapters that are stopping.
+        Anything sent but unrecorded is sent again later: never lost."""
         if self._task is None:
             return
         self._core.bot.on_queued = None
         self._stopping = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        running = {self._task, *self._sends}  # none start once stopping: handle() checks
+        _, late = await asyncio.wait(running, timeout=grace_seconds)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
         self._task = None
-        if self._sends:  # none start once stopping: handle() checks first
-            await asyncio.wait(set(self._sends), timeout=grace_seconds)
         await self._core.dispatcher.release()
 
     async def _loop(self) -> None:

@@ -12,6 +12,7 @@ import pytest
 from bot.events import CommandInvoked
 from bot.jobs import Jobs
 from bot.messages import Reply
+from bot.service import SEND_LEASE
 from payforward.bootstrap import Core
 from payforward.runtime import Runtime
 from tests.unit.conftest import CID, World, info
@@ -92,6 +93,22 @@ async def test_stopping_gives_back_what_was_handed_over_but_not_sent(
     async with world.db.uow() as uow:
         items = await uow.outbox.claim_due(world.clock.now(), 10, world.clock.now())
     assert [i.attempts for i in items] == [1, 1] and world.chat.sent == []
+
+
+async def test_a_send_still_running_after_the_grace_is_cancelled_and_nothing_lost(
+    world: World, runtime: Runtime
+) -> None:
+    world.chat.hold = asyncio.Event()  # never set: a send paced behind a long queue
+    await runtime.handle(ask(world, "alice"))
+    await runtime.stop(grace_seconds=0)
+    world.chat.hold.set()  # the platform answers at last, too late
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert world.chat.sent == []  # the send was cancelled, not left running past stop
+    later = world.clock.now() + SEND_LEASE
+    async with world.db.uow() as uow:  # the card, leased when it was handed over
+        [card] = await uow.outbox.claim_due(later, 10, later + SEND_LEASE)
+    assert card.purpose.startswith("ask_card")
 
 
 async def test_an_event_handled_after_stopping_starts_no_send(

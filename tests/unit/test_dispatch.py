@@ -469,3 +469,32 @@ async def test_recording_waits_for_at_most_a_batch_of_outcomes(
     assert await dispatcher.send_offered() == 5
     assert recorded == [2, 2, 1]  # never more than a batch unrecorded
     assert len(chat.to("post", "general")) == 5
+
+
+class HeldAfterFirstPost(AsksWhilePosting):
+    """The first post lets bob ask; every later one waits for good."""
+
+    async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
+        if self.askers:
+            return await super().post(community_id, channel_id, message)
+        await asyncio.Event().wait()
+        raise AssertionError("never")
+
+
+async def test_a_cancelled_send_still_records_the_batches_sent_before_it(
+    world: World, recorded: list[int]
+) -> None:
+    chat = HeldAfterFirstPost(world, ["bob"])
+    dispatcher = Dispatcher(world.db.uow, world.clock, {"test": chat}, world.bot)
+    world.bot.on_queued = dispatcher.offer
+    await world.bot.handle(ask_event(world, "alice"))
+    sending = asyncio.create_task(dispatcher.send_offered())
+    for _ in range(5):
+        await asyncio.sleep(0)  # alice's card is posted, bob's is held at the platform
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    assert recorded == [1]  # alice's post, on the way out
+    assert [s.message.plain().split()[2] for s in chat.sent] == ["@alice"]
+    statuses = sorted(r.status for r in world.db.state.outbox.values())
+    assert statuses == ["pending", "sent"]  # bob's stays leased: sent again later
