@@ -21,9 +21,10 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"  # outbox.status
 class SqlOutboxRepository:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
-        self._queued: dict[int, OutboxItem] = {}  # by this unit of work, for claim_queued
+        # Queued by this unit of work, for claim_queued. Those leased as they were
+        # queued (hand_over) are the ones with an attempt already counted.
+        self._queued: dict[int, OutboxItem] = {}
         self._hand_over: tuple[datetime, datetime] | None = None  # (now, lease_until)
-        self._leased: dict[int, OutboxItem] = {}  # queued here already leased (hand_over)
         self._replaceable: dict[tuple[str, str], int] = {}  # (community, key) → leased id
 
     def hand_over(self, now: datetime, lease_until: datetime) -> None:
@@ -48,7 +49,7 @@ class SqlOutboxRepository:
             mine = self._replaceable.pop((community_id, replace_key), None)
             if mine is not None:  # leased, but by this unit of work: not on its way yet
                 await self._conn.execute(prepared.DROP_OUTBOX, {prepared.ROW_ID: mine})
-                del self._queued[mine], self._leased[mine]
+                del self._queued[mine]
         hand_over = self._hand_over
         lease = hand_over[1] if hand_over is not None and due_at <= hand_over[0] else None
         values = {
@@ -68,10 +69,8 @@ class SqlOutboxRepository:
             item_id, community_id, target, message, due_at, values["attempts"], purpose
         )
         self._queued[item_id] = item
-        if lease is not None:
-            self._leased[item_id] = item
-            if replace_key is not None:
-                self._replaceable[(community_id, replace_key)] = item_id
+        if lease is not None and replace_key is not None:
+            self._replaceable[(community_id, replace_key)] = item_id
         return item_id
 
     async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
@@ -80,8 +79,8 @@ class SqlOutboxRepository:
         transactions' ids may interleave: their due items in the range are claimed
         too, which is what claim_due would do with them. The items queued here come
         back as built, without decoding their JSON again."""
-        claimed = list(self._leased.values())
-        unleased = [item_id for item_id in self._queued if item_id not in self._leased]
+        claimed = [item for item in self._queued.values() if item.attempts]
+        unleased = [item.id for item in self._queued.values() if not item.attempts]
         if unleased:
             params = {
                 "first": min(unleased),
@@ -97,7 +96,6 @@ class SqlOutboxRepository:
                     else replace(mine, attempts=row.attempts)
                 )
         self._queued.clear()
-        self._leased.clear()
         self._replaceable.clear()
         return sorted(claimed, key=lambda item: item.id)
 

@@ -436,7 +436,6 @@ class FakeOutbox:
         self.s = s
         self.queued: list[int] = []  # by this unit of work
         self.handing_over: tuple[datetime, datetime] | None = None
-        self.leased: set[int] = set()  # queued here, leased as they were (hand_over)
 
     def hand_over(self, now: datetime, lease_until: datetime) -> None:
         self.handing_over = (now, lease_until)
@@ -454,7 +453,7 @@ class FakeOutbox:
         if replace_key is not None:
             for key, row in list(self.s.outbox.items()):
                 same = (row.item.community_id, row.replace_key) == (community_id, replace_key)
-                mine = key in self.leased  # leased by hand_over, but not on its way yet
+                mine = key in self.queued  # if leased, by hand_over: not on its way yet
                 if same and row.status == "pending" and (row.lease_until is None or mine):
                     del self.s.outbox[key]
         item = OutboxItem(self.s.new_id(), community_id, target, message, due_at, purpose=purpose)
@@ -462,7 +461,6 @@ class FakeOutbox:
         if self.handing_over is not None and due_at <= self.handing_over[0]:
             row.lease_until = self.handing_over[1]
             row.item = replace(item, attempts=1)
-            self.leased.add(item.id)
         self.s.outbox[item.id] = row
         self.queued.append(item.id)
         return item.id
@@ -471,7 +469,7 @@ class FakeOutbox:
         claimed = []
         for item_id in self.queued:
             row = self.s.outbox.get(item_id)  # replaced ones are gone
-            if row and item_id in self.leased:
+            if row and row.item.attempts:  # leased as it was queued (hand_over)
                 claimed.append(row.item)
             elif row and row.status == "pending" and row.item.due_at <= now and not row.lease_until:
                 row.lease_until = lease_until
