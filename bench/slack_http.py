@@ -284,11 +284,8 @@ class Load:
         return batch
 
     def bare(self, n: int) -> list[Request]:
-        batch = []
-        for _ in range(n):
-            i = next(self._serial)
-            batch.append(self.slash(f"UA{i % MEMBERS}", f"CB{i}", "hi"))
-        return batch
+        """The same /ask requests, for the bare app's own channels."""
+        return self.asks(n, "B")
 
     async def reactions(self, n: int) -> list[Request]:
         """Asks posted and recorded beforehand (untimed), each by an asker of its own,
