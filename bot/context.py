@@ -10,7 +10,7 @@ from bot import copy
 from bot.calendar import deliverable_at
 from bot.domain import Ask, AskStatus, Community, Member, MessageRef, OfferStatus, OptOut
 from bot.events import ButtonPressed, Event, MemberInfo
-from bot.messages import Answer, Message, Reply, ToChannel, ToMember, ToMessage
+from bot.messages import Answer, Message, Priority, Reply, ToChannel, ToMember, ToMessage
 from bot.ports import UnitOfWork
 
 ACTIVITY_RESOLUTION = timedelta(hours=1)  # how stale last_active_at may get before a write
@@ -82,7 +82,12 @@ class Context:
 
 
 async def queue_card_edit(
-    uow: UnitOfWork, ask: Ask, ref: MessageRef, card: Message, now: datetime
+    uow: UnitOfWork,
+    ask: Ask,
+    ref: MessageRef,
+    card: Message,
+    now: datetime,
+    priority: Priority = Priority.NOW,
 ) -> None:
     """Queue an edit of the ask's card at `ref`. A newer edit replaces a queued one, and
     the purpose lets a failed edit close the ask (PayForward.delivered)."""
@@ -93,6 +98,7 @@ async def queue_card_edit(
         now,
         purpose=f"card_edit:{ask.id}",
         replace_key=f"card:{ask.id}",
+        priority=priority,
     )
 
 
@@ -104,16 +110,19 @@ async def queue_quiet_dm(
     now: datetime,
     *,
     unless: OptOut,
+    priority: Priority,
     purpose: str = "",
 ) -> None:
-    """Queue a DM the bot starts on its own (a reminder, a prompt): not to members who
-    opted out of `unless` (nor to None, a member the community does not know), and
-    held until 08:00 when it is night where they are."""
+    """Queue a DM the bot starts on its own (a reminder is SOON, a prompt BULK): not to
+    members who opted out of `unless` (nor to None, a member the community does not
+    know), and held until 08:00 when it is night where they are."""
     if member is None or unless in member.opt_outs:
         return
     due = deliverable_at(now, member.tz or community.timezone)
     target = ToMember(member.member_id)
-    await uow.outbox.add(community.community_id, target, message, due, purpose=purpose)
+    await uow.outbox.add(
+        community.community_id, target, message, due, purpose=purpose, priority=priority
+    )
 
 
 async def render_card(uow: UnitOfWork, community: Community, ask: Ask) -> Message:

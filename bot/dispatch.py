@@ -202,7 +202,20 @@ class Dispatcher:
         if isinstance(delivery, RetryAfter) and not delivery.throttled and spent:
             delivery = Undeliverable(f"gave up after {item.attempts} attempts: {delivery.reason}")
         wait = delivery.seconds if isinstance(delivery, RetryAfter) else 0.0
+        self._observe(item, delivery)
         return Outcome(item, delivery, self._clock.now() + timedelta(seconds=wait))
+
+    def _observe(self, item: OutboxItem, delivery: Delivery) -> None:
+        platform = platform_of(item.community_id)
+        observer = self._bot.observer
+        if isinstance(delivery, Delivered):
+            observer.delivery(platform, item.priority, "delivered")
+        elif isinstance(delivery, Undeliverable):
+            observer.delivery(platform, item.priority, "undeliverable")
+        else:
+            observer.delivery(platform, item.priority, "retry")
+            if delivery.throttled and delivery.reason == "ratelimited":
+                observer.throttled(platform, platform)
 
     async def _paced_send(self, item: OutboxItem) -> Delivery:
         if not await self._bot.still_wanted(item):

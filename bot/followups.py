@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from bot import asking, copy
 from bot.context import Context, Refusal, queue_card_edit, queue_quiet_dm, render_card
 from bot.domain import Ask, AskStatus, Community, OptOut
-from bot.messages import Answer, Message, ToChannel
+from bot.messages import Answer, Message, Priority, ToChannel
 from bot.ports import FollowUpMarks, UnitOfWork, UnitOfWorkFactory
 
 FIRST_REMINDER = timedelta(hours=48)
@@ -94,7 +94,14 @@ async def _remind(uow: UnitOfWork, sent: int, now: datetime) -> tuple[int, int]:
         purpose = f"{REMINDER}:{ask.id}"
         member = await uow.members.get(community.community_id, member_id)
         await queue_quiet_dm(
-            uow, community, member, message, now, unless=OptOut.REMINDERS, purpose=purpose
+            uow,
+            community,
+            member,
+            message,
+            now,
+            unless=OptOut.REMINDERS,
+            priority=Priority.SOON,
+            purpose=purpose,
         )
 
     for ask, offer in due:
@@ -131,7 +138,9 @@ async def _bump(uow: UnitOfWork, now: datetime) -> tuple[int, int]:
     bumped = 0
     for ask in due:
         if await uow.asks.mark_bumped(ask.id, now):
-            await uow.outbox.add(ask.community_id, ToChannel(ask.channel_id), copy.bump(ask), now)
+            bump = copy.bump(ask)
+            channel = ToChannel(ask.channel_id)
+            await uow.outbox.add(ask.community_id, channel, bump, now, priority=Priority.SOON)
             bumped += 1
     return len(due), bumped
 
@@ -149,7 +158,13 @@ async def _close_stale(uow: UnitOfWork, now: datetime) -> tuple[int, int]:
         await _refresh_card(uow, community, ask, now)
         asker = await uow.members.get(community.community_id, ask.asker_id)
         await queue_quiet_dm(
-            uow, community, asker, copy.closed_stale(ask), now, unless=OptOut.REMINDERS
+            uow,
+            community,
+            asker,
+            copy.closed_stale(ask),
+            now,
+            unless=OptOut.REMINDERS,
+            priority=Priority.SOON,
         )
         closed += 1
     return len(due), closed
@@ -158,7 +173,7 @@ async def _close_stale(uow: UnitOfWork, now: datetime) -> tuple[int, int]:
 async def _refresh_card(uow: UnitOfWork, community: Community, ask: Ask, now: datetime) -> None:
     if ask.message is not None:
         card = await render_card(uow, community, ask)
-        await queue_card_edit(uow, ask, ask.message, card, now)
+        await queue_card_edit(uow, ask, ask.message, card, now, Priority.SOON)
 
 
 def next_due(marks: FollowUpMarks, after: datetime) -> datetime | None:

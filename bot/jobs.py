@@ -24,7 +24,8 @@ from bot import followups, prompts
 from bot.calendar import latest_firing, next_firing
 from bot.clock import ManualClock
 from bot.domain import Community, Schedule
-from bot.messages import ToChannel
+from bot.messages import Priority, ToChannel
+from bot.observe import Observer, Silent
 from bot.ports import JobClaim, UnitOfWork, UnitOfWorkFactory
 from bot.report import weekly_post, weekly_report
 from bot.weeks import local_date, previous_week, week_of
@@ -76,9 +77,12 @@ def period_of(job: str, community: Community, firing: datetime) -> str:
 
 
 class Jobs:
-    def __init__(self, uow: UnitOfWorkFactory, owner: str | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, owner: str | None = None, observer: Observer | None = None
+    ) -> None:
         self._uow = uow
         self.owner = owner or uuid.uuid4().hex
+        self._observer: Observer = observer or Silent()
         self._quiet_until: dict[tuple[str, str, str], datetime] = {}
         self._housekept: datetime | None = None
 
@@ -143,6 +147,7 @@ class Jobs:
             self._quiet_until[key] = now + LEASE  # look again once a holder's lease could end
             return Ran(cid, job, period, Result.SETTLED)
         result = await self._work(claim, community, firing, now)
+        self._observer.job_ran(job, result.name.lower())
         self._quiet_until[key] = now + CATCH_UP + LEASE
         return Ran(cid, job, period, result)
 
@@ -222,5 +227,5 @@ async def _post_week(
         return False
     start, end = previous_week(firing, community.timezone)
     report = await weekly_report(uow, community, start, end, public=True, now=now)
-    await uow.outbox.add(cid, ToChannel(channel), weekly_post(report), now)
+    await uow.outbox.add(cid, ToChannel(channel), weekly_post(report), now, priority=Priority.SOON)
     return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from bot.domain import MessageRef
 
@@ -124,6 +124,19 @@ class Form:
     fields: tuple[FormField, ...]
     value: str = ""  # private value echoed back in FormSubmitted.value
     intro: str = ""
+
+
+class Priority(IntEnum):
+    """How soon a queued message matters to someone; a lower value is sent first.
+
+    NOW answers what a member just did (an ask card and its edits, the offer DM,
+    thanks, confirmations); SOON is per-ask and per-member scheduled work (reminders,
+    bumps, routed asks, the weekly post); BULK is a fan-out (prompts, cups rounds).
+    A message never waits behind one of a lower class."""
+
+    NOW = 0
+    SOON = 1
+    BULK = 2
 
 
 # Targets of queued (outbox) messages.

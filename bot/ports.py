@@ -24,7 +24,7 @@ from bot.domain import (
     OptOut,
     PairWeek,
 )
-from bot.messages import Delivery, Message, Target
+from bot.messages import Delivery, Message, Priority, Target
 
 
 class Clock(Protocol):
@@ -268,6 +268,7 @@ class OutboxItem:
     due_at: datetime
     attempts: int = 0
     purpose: str = ""  # what to tell the core on delivery, e.g. "ask_card:42"
+    priority: Priority = Priority.NOW
 
 
 class OutboxRepository(Protocol):
@@ -280,9 +281,11 @@ class OutboxRepository(Protocol):
         *,
         purpose: str = "",
         replace_key: str | None = None,
+        priority: Priority = Priority.NOW,
     ) -> int:
-        """Queue a message. With `replace_key`, unsent, unclaimed messages queued earlier
-        with the same key in the same community are dropped first (a newer card wins)."""
+        """Queue a message of class `priority`. With `replace_key`, unsent, unclaimed
+        messages queued earlier with the same key in the same community are dropped
+        first (a newer card wins)."""
         ...
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:

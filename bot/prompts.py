@@ -18,7 +18,7 @@ from bot.context import Context, Refusal, queue_quiet_dm
 from bot.domain import MAX_NOTE_LENGTH, Community, GiveSource, Member, OptOut
 from bot.events import FieldValue
 from bot.giving import record_give
-from bot.messages import Answer, FieldKind, Form, FormField, OpenForm, Reply
+from bot.messages import Answer, FieldKind, Form, FormField, OpenForm, Priority, Reply
 from bot.ports import UnitOfWork
 
 ACTIVE_WINDOW = timedelta(days=30)
@@ -46,7 +46,15 @@ async def send_page(
     page = await uow.members.active_page(community.community_id, now - ACTIVE_WINDOW, after, PAGE)
     for member in page:
         if not member.forgotten:
-            await queue_quiet_dm(uow, community, member, copy.prompt(), now, unless=OptOut.PROMPTS)
+            await queue_quiet_dm(
+                uow,
+                community,
+                member,
+                copy.prompt(),
+                now,
+                unless=OptOut.PROMPTS,
+                priority=Priority.BULK,
+            )
     return page[-1].member_id if len(page) == PAGE else None
 
 

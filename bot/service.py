@@ -8,6 +8,7 @@ are committed with its changes. Queued messages leave through the Dispatcher.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from bot.events import (
     ReactionRemoved,
 )
 from bot.messages import Answer, Delivered, Delivery, Message, Reply, RetryAfter, ToMember
+from bot.observe import Observer, Silent
 from bot.ports import Clock, OutboxItem, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -53,10 +55,15 @@ SEND_LEASE = timedelta(minutes=2)  # how long a claimed message is its sender's 
 
 class PayForward:
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, on_config: ConfigListener | None = None
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        on_config: ConfigListener | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
+        self.observer: Observer = observer or Silent()
         self.on_config = on_config
         # With a listener, what an event queues for now is claimed in its own
         # transaction and handed over at commit: no claim of its own, no wait for a tick.
@@ -65,26 +72,38 @@ class PayForward:
     async def handle(self, event: Event) -> list[Answer]:
         if event.actor.is_bot:
             return []
-        now = self._clock.now()
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            async with self._uow() as uow:
-                if not await uow.events.first_time(event.community_id, event.event_id, now):
-                    return []
-                on_queued = self._hand_over(uow, now)
-                community = await community_of(uow, event.community_id)
-                member = await touch_member(uow, event.community_id, event.actor, now)
-                ctx = Context(uow, now, community, member, event)
-                answers = await route(ctx)
-                await self._commit(uow, now, on_queued)
-            if ctx.config_changed and self.on_config is not None:
-                await self.on_config(event.community_id)
-            return answers
+            answers = await self._handle(event)
+            outcome = "ok" if answers is not None else "duplicate"
+            return answers or []
         except Refusal as refusal:
+            outcome = "refused"
             return [Reply(refusal.message)]
         except Exception:
             log.exception("could not handle %s %s", type(event).__name__, event.event_id)
             quiet = isinstance(event, ReactionAdded | ReactionRemoved)
             return [] if quiet else [Reply(copy.oops())]
+        finally:
+            elapsed = time.perf_counter() - started
+            self.observer.event_handled(type(event).__name__, outcome, elapsed)
+
+    async def _handle(self, event: Event) -> list[Answer] | None:
+        """The event's unit of work; None when it was handled before (a redelivery)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if not await uow.events.first_time(event.community_id, event.event_id, now):
+                return None
+            on_queued = self._hand_over(uow, now)
+            community = await community_of(uow, event.community_id)
+            member = await touch_member(uow, event.community_id, event.actor, now)
+            ctx = Context(uow, now, community, member, event)
+            answers = await route(ctx)
+            await self._commit(uow, now, on_queued)
+        if ctx.config_changed and self.on_config is not None:
+            await self.on_config(event.community_id)
+        return answers
 
     async def delivered(self, outcomes: Sequence[Outcome]) -> None:
         """Record how queued messages went and act on it, in one transaction."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -260,6 +261,7 @@ class OutboxRow(Base):
     member_id: Mapped[str | None]  # codec.target_member: the addressee of a DM
     message: Mapped[str] = mapped_column(Text)  # JSON, codec.message_to_data
     purpose: Mapped[str]
+    priority: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))  # Priority
     replace_key: Mapped[str | None]
     status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
     due_at: Mapped[datetime]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, or_, select, update
 
 from bot import codec
-from bot.messages import Message, Target
+from bot.messages import Message, Priority, Target
 from bot.ports import OutboxItem
 from storage import prepared, rows
 from storage.models import outbox
@@ -39,6 +39,7 @@ class SqlOutboxRepository:
         *,
         purpose: str = "",
         replace_key: str | None = None,
+        priority: Priority = Priority.NOW,
     ) -> int:
         """With `replace_key`, only items never claimed (or released by `retry_at`) are
         dropped: a leased one may be on its way right now. The port gives no `now`, so
@@ -58,6 +59,7 @@ class SqlOutboxRepository:
             "member_id": codec.target_member(target),
             "message": rows.to_json(codec.message_to_data(message)),
             "purpose": purpose,
+            "priority": int(priority),
             "replace_key": replace_key,
             "status": PENDING,
             "due_at": due_at,
@@ -66,7 +68,7 @@ class SqlOutboxRepository:
         }
         item_id = int((await self._conn.execute(prepared.ADD_OUTBOX, values)).scalar_one())
         item = OutboxItem(
-            item_id, community_id, target, message, due_at, values["attempts"], purpose
+            item_id, community_id, target, message, due_at, values["attempts"], purpose, priority
         )
         self._queued[item_id] = item
         if lease is not None and replace_key is not None:

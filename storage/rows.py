@@ -28,6 +28,7 @@ from bot.domain import (
     OptOut,
     Schedule,
 )
+from bot.messages import Priority
 from bot.ports import OutboxItem
 from storage.models import asks, communities, gives, members, offers, outbox
 
@@ -49,6 +50,7 @@ OUTBOX_COLUMNS = (
     outbox.c.due_at,
     outbox.c.attempts,
     outbox.c.purpose,
+    outbox.c.priority,
 )
 
 
@@ -233,4 +235,5 @@ def outbox_item_from_row(row: Row[Any]) -> OutboxItem:
         due_at=row.due_at,
         attempts=row.attempts,
         purpose=row.purpose,
+        priority=Priority(row.priority),
     )

@@ -28,7 +28,7 @@ from bot.domain import (
     OptOut,
     PairWeek,
 )
-from bot.messages import Delivered, Delivery, Message, Target
+from bot.messages import Delivered, Delivery, Message, Priority, Target
 from bot.ports import FollowUpMarks, JobClaim, OutboxItem
 
 
@@ -449,6 +449,7 @@ class FakeOutbox:
         *,
         purpose: str = "",
         replace_key: str | None = None,
+        priority: Priority = Priority.NOW,
     ) -> int:
         if replace_key is not None:
             for key, row in list(self.s.outbox.items()):
@@ -456,7 +457,15 @@ class FakeOutbox:
                 mine = key in self.queued  # if leased, by hand_over: not on its way yet
                 if same and row.status == "pending" and (row.lease_until is None or mine):
                     del self.s.outbox[key]
-        item = OutboxItem(self.s.new_id(), community_id, target, message, due_at, purpose=purpose)
+        item = OutboxItem(
+            self.s.new_id(),
+            community_id,
+            target,
+            message,
+            due_at,
+            purpose=purpose,
+            priority=priority,
+        )
         row = _Row(item, replace_key=replace_key)
         if self.handing_over is not None and due_at <= self.handing_over[0]:
             row.lease_until = self.handing_over[1]

@@ -104,10 +104,22 @@ async def _table_names(url: str) -> list[str]:
         await engine.dispose()
 
 
+def _named(difference: Any) -> tuple[str, str]:
+    """One autogenerate difference as (kind, what): an index or table by its name, a
+    column as table.column."""
+    if difference[0] in ("add_column", "remove_column"):
+        return difference[0], f"{difference[2]}.{difference[3].name}"
+    return difference[0], difference[1].name
+
+
 async def test_downgrades_undo_their_upgrades(url: str) -> None:
     await upgrade(url)
+    await _downgrade(url, "0009")
+    undone = {_named(d) for d in await _differences(url, Base.metadata)}
+    assert undone == {("add_column", "outbox.priority")}
+    priority = {("add_column", "outbox.priority")}
     await _downgrade(url, "0007")
-    undone = {(d[0], d[1].name) for d in await _differences(url, Base.metadata)}
+    undone = {_named(d) for d in await _differences(url, Base.metadata)} - priority
     report_indexes = {
         (change, name)
         for change in ("add_index", "remove_index")
@@ -115,23 +127,23 @@ async def test_downgrades_undo_their_upgrades(url: str) -> None:
     }  # narrower: each shows as one removed and one added
     assert undone == report_indexes
     await _downgrade(url, "0006")
-    undone = {(d[0], d[1].name) for d in await _differences(url, Base.metadata)}
+    undone = {_named(d) for d in await _differences(url, Base.metadata)} - priority
     assert undone == report_indexes | {("remove_index", "ix_members_activity")}
     await _downgrade(url, "0005")
-    undone = {(d[0], d[1].name) for d in await _differences(url, Base.metadata)}
+    undone = {_named(d) for d in await _differences(url, Base.metadata)} - priority
     assert undone == report_indexes | {
         ("remove_index", "ix_members_activity"),
         ("add_index", "ix_members_hidden"),
     }
     await _downgrade(url, "0004")
-    undone = {(d[0], d[1].name) for d in await _differences(url, Base.metadata)}
+    undone = {_named(d) for d in await _differences(url, Base.metadata)} - priority
     assert undone == report_indexes | {
         ("remove_index", "ix_members_activity"),
         ("add_table", "week_counts"),
         ("add_index", "ix_members_hidden"),
     }
     await _downgrade(url, "0003")
-    undone = {(d[0], d[1].name) for d in await _differences(url, Base.metadata)}
+    undone = {_named(d) for d in await _differences(url, Base.metadata)} - priority
     assert undone == report_indexes | {
         ("remove_index", "ix_members_activity"),
         ("add_index", "ix_members_hidden"),
