@@ -9,13 +9,18 @@ exposes one `build(settings, handle)` that returns its ChatAdapter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import importlib.metadata
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console.adapter import ConsoleAdapter, new_id_prefix
 from adapters.console.members import Roster
@@ -23,9 +28,13 @@ from adapters.console.session import ClockHook, ConsoleSession
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Dispatcher
 from bot.jobs import Jobs, Ran, step_through
+from bot.observe import Observer
 from bot.ports import ChatAdapter, Clock, UnitOfWorkFactory
 from bot.service import PayForward
 from bot.throttle import TokenBucket
+from payforward.health import Operations
+from payforward.http import HttpServer
+from payforward.metrics import Metrics
 from payforward.settings import Settings
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -43,6 +52,7 @@ class Core:
     bot: PayForward
     dispatcher: Dispatcher
     jobs: Jobs
+    engine: AsyncEngine | None = None  # for the operator's checks (/readyz, /metrics)
 
 
 async def migrate(settings: Settings) -> None:
@@ -52,22 +62,25 @@ async def migrate(settings: Settings) -> None:
 
 @asynccontextmanager
 async def open_core(
-    settings: Settings, clock: Clock, adapters: Mapping[str, ChatAdapter]
+    settings: Settings,
+    clock: Clock,
+    adapters: Mapping[str, ChatAdapter],
+    observer: Observer | None = None,
 ) -> AsyncIterator[Core]:
     """The core on the configured database, its engine disposed on the way out.
 
     `adapters` maps a platform ("console", "slack", "discord") to the adapter that
-    delivers that platform's queued messages.
+    delivers that platform's queued messages; `observer` counts for the metrics.
     """
     engine = make_engine(settings.database_url)
     try:
         uow = unit_of_work_factory(engine)
-        bot = PayForward(uow, clock)
+        bot = PayForward(uow, clock, observer=observer)
         buckets = {
             name: TokenBucket(rate, burst) for name, (rate, burst) in settings.rates().items()
         }
         dispatcher = Dispatcher(uow, clock, adapters, bot, buckets=buckets)
-        yield Core(clock, uow, bot, dispatcher, Jobs(uow))
+        yield Core(clock, uow, bot, dispatcher, Jobs(uow, observer=observer), engine)
     finally:
         await engine.dispose()
 
@@ -134,43 +147,87 @@ def _step_through(core: Core, clock: ManualClock, adapter: ConsoleAdapter) -> Cl
 
 
 async def run_platforms(
-    settings: Settings, clock: Clock, stop: asyncio.Event | None = None
+    settings: Settings,
+    clock: Clock,
+    stop: asyncio.Event | None = None,
+    *,
+    mount: Callable[[web.Application, Core], None] | None = None,
 ) -> None:
     """Every platform whose credentials are set, until SIGINT/SIGTERM (or `stop`).
 
-    The dispatcher sees the adapters through the same dict it was given, so adapters
-    built after the core are still the ones it delivers through."""
+    One HTTP listener serves `/healthz`, `/readyz`, `/metrics` and, in HTTP mode,
+    Slack's routes (`mount` adds more, e.g. the dashboard). It listens before the
+    platforms connect, so an orchestrator sees "alive, not ready" while they do.
+    Connecting retries with growing pauses (payforward/connecting.py); a stop signal
+    ends it at any moment, connecting or not. The dispatcher and scheduler start once
+    every platform is connected. The dispatcher sees the adapters through the same
+    dict it was given, so adapters built after the core are the ones it delivers
+    through."""
     from payforward.runtime import Runtime
     from payforward.scheduler import Scheduler
 
     adapters: dict[str, ChatAdapter] = {}
     stop = stop or _shutdown_event()
-    async with open_core(settings, clock, adapters) as core:
+    metrics = Metrics(version())
+    server = HttpServer(settings.http_host, settings.http_port)
+    async with open_core(settings, clock, adapters, observer=metrics) as core:
         runtime = Runtime(core)
         scheduler = Scheduler(core.jobs, core.uow, clock, runtime.kick)
         core.bot.on_config = scheduler.sync
         if settings.slack_enabled:
             from adapters.slack import build as build_slack
 
-            adapters["slack"] = build_slack(settings, runtime.handle)
+            adapters["slack"] = build_slack(settings, runtime.handle, server.app)
         if settings.discord_enabled:
             from adapters.discord import build as build_discord
 
             adapters["discord"] = build_discord(settings, runtime.handle)
-        started: list[ChatAdapter] = []
+        assert core.engine is not None
+        Operations(core.engine, adapters, metrics, clock).install(server.app)
+        if mount is not None:
+            mount(server.app, core)
+        await server.start()
+        started = False
         try:
-            for adapter in adapters.values():
-                await adapter.start()
-                started.append(adapter)
-            await runtime.start()
-            await scheduler.start()
-            tune_garbage_collector()
-            await stop.wait()
+            if await _connect_all(adapters, stop):
+                started = True
+                await runtime.start()
+                await scheduler.start()
+                tune_garbage_collector()
+                await stop.wait()
         finally:
-            await scheduler.stop()
-            await runtime.stop()
-            for adapter in reversed(started):
+            if started:
+                await scheduler.stop()
+                await runtime.stop()
+            for adapter in reversed(adapters.values()):
                 await adapter.stop()
+            await server.stop()
+
+
+async def _connect_all(adapters: Mapping[str, ChatAdapter], stop: asyncio.Event) -> bool:
+    """Connect every adapter (each retrying on its own); False if `stop` came first."""
+    from payforward.connecting import connect
+
+    connecting = asyncio.gather(*(connect(adapter) for adapter in adapters.values()))
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({connecting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if connecting.done():
+        connecting.result()  # an unexpected error (a bug) is not swallowed
+        return not stop.is_set()
+    connecting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await connecting
+    return False
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("payforward")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def tune_garbage_collector() -> None:

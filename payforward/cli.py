@@ -1,16 +1,19 @@
-"""The `payforward` command: `run`, `console`, `db upgrade`, `jobs run`, set-up helpers.
+"""The `payforward` command: `run`, `console`, `db upgrade`, `jobs run`, `doctor`,
+set-up helpers.
 
 Commands read settings once, log to stderr (stdout is the console transcript, which
 scripts read), migrate the database before touching it, and turn configuration
-mistakes into one clear line instead of a traceback.
+mistakes into one clear line (`payforward: …`) and an exit code instead of a traceback:
+2 for a configuration error, 1 for a database or listener that cannot be used.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
+from collections.abc import Awaitable, Coroutine
 from datetime import datetime
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -18,8 +21,13 @@ from pydantic import ValidationError
 from adapters.console.members import is_valid_name
 from bot.clock import ManualClock, SystemClock
 from bot.jobs import JOBS, Ran
-from payforward import bootstrap
+from payforward import bootstrap, logs
+from payforward.checks import database_problem, platform_problems
+from payforward.http import ListenError
 from payforward.settings import Settings
+
+T = TypeVar("T")
+HELP_ASKED = "payforward.help"
 
 NO_PLATFORM_NOTICE = (
     "payforward: no Slack or Discord credentials are set, so this starts the console "
@@ -50,26 +58,44 @@ def _member_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-@click.group()
+class OneLine(click.ClickException):
+    """An error an operator can fix, said as one line on stderr."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"payforward: {self.format_message()}", err=True)
+
+
+class _Cli(click.Group):
+    """Notes whether help was asked for anywhere on the line, so that a bad setting
+    (`LOG_LEVEL=verbose payforward run --help`) does not stand in the way of the help."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[HELP_ASKED] = any(arg in ctx.help_option_names for arg in args)
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Cli)
+@click.version_option(package_name="payforward", prog_name="payforward")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """payforward: a pay-it-forward bot for Slack, Discord and the console."""
+    if ctx.meta.get(HELP_ASKED):
+        return  # the subcommand prints its help and exits before it would run
     ctx.obj = _load_settings()
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=ctx.obj.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if ctx.obj.log_level != "DEBUG":
-        # Alembic narrates every start at INFO ("Context impl SQLiteImpl."), which would
-        # interleave with the console prompt; its warnings and errors still show.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(ctx.obj.log_level, ctx.obj.log_format)
 
 
 @cli.command()
 @click.pass_obj
 def run(settings: Settings) -> None:
     """Start every adapter whose credentials are set; with none, the console community."""
+    problems = platform_problems(settings)
+    if problems:
+        raise OneLine("; ".join(problems), exit_code=2)
     platforms = [
         name
         for name, enabled in (
@@ -117,7 +143,7 @@ def db() -> None:
 @click.pass_obj
 def upgrade(settings: Settings) -> None:
     """Migrate DATABASE_URL to the newest schema."""
-    asyncio.run(bootstrap.migrate(settings))
+    asyncio.run(_migrated(settings))
     click.echo(f"Database {settings.database_url_for_display} is up to date.")
 
 
@@ -141,7 +167,7 @@ def run_job(settings: Settings, name: str, at: datetime | None) -> None:
     queued; the running bot sends them (or sends them when it starts)."""
 
     async def once() -> list[Ran]:
-        await bootstrap.migrate(settings)
+        await _migrated(settings)
         return await bootstrap.run_job(settings, name, at or SystemClock().now())
 
     ran = asyncio.run(once())
@@ -157,12 +183,29 @@ def slack() -> None:
     """Slack set-up."""
 
 
+def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """https://host[/path] → its /slack/events URL (Slack only calls https URLs)."""
+    if value is None:
+        return None
+    if not value.startswith("https://") or len(value) <= len("https://"):
+        raise click.BadParameter(f"{value!r} is not an https:// URL; Slack only calls https")
+    url = value.rstrip("/")
+    return url if url.endswith("/slack/events") else url + "/slack/events"
+
+
 @slack.command()
-def manifest() -> None:
+@click.option(
+    "--url",
+    metavar="HTTPS-URL",
+    callback=_public_url,
+    help="HTTP mode: your public URL (https://pf.example.com); Slack's requests go to "
+    "its /slack/events. Without it, the manifest is for Socket Mode.",
+)
+def manifest(url: str | None) -> None:
     """Print the Slack app manifest (JSON) to paste into api.slack.com/apps."""
     from adapters.slack.manifest import manifest_json
 
-    click.echo(manifest_json())
+    click.echo(manifest_json(url))
 
 
 @cli.group()
@@ -181,17 +224,56 @@ def invite_url(settings: Settings) -> None:
     click.echo(url(settings.discord_application_id))
 
 
+@cli.command()
+@click.pass_obj
+def doctor(settings: Settings) -> None:
+    """Check the configuration, the database, and Slack's and Discord's answers; each
+    problem comes with its fix. Exits 1 when something needs fixing."""
+    from payforward.doctor import diagnose
+
+    checks = asyncio.run(diagnose(settings))
+    for check in checks:
+        for line in check.lines():
+            click.echo(line)
+    if not all(check.ok for check in checks):
+        raise click.exceptions.Exit(1)
+
+
 def _run_platforms(settings: Settings) -> None:
     async def serve() -> None:
-        await bootstrap.migrate(settings)
+        await _migrated(settings)
         await bootstrap.run_platforms(settings, SystemClock())
 
-    asyncio.run(serve())
+    _run(serve())
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, with a listener that cannot bind said as one line."""
+    try:
+        return asyncio.run(work)
+    except ListenError as error:
+        raise OneLine(str(error)) from None
+
+
+async def _migrated(settings: Settings) -> None:
+    """Migrate, or say in one line why the database cannot be used."""
+    await _or_one_line(bootstrap.migrate(settings), settings)
+
+
+async def _or_one_line(work: Awaitable[None], settings: Settings) -> None:
+    try:
+        await work
+    except (OSError, ValueError, RuntimeError) as error:
+        raise OneLine(database_problem(error, settings)) from None
+    except Exception as error:  # SQLAlchemy's and the drivers' own errors
+        if type(error).__module__.split(".")[0] in ("sqlalchemy", "asyncpg", "sqlite3"):
+            raise OneLine(database_problem(error, settings)) from None
+        raise
 
 
 def _run_console(settings: Settings, *, member: str, clock: ManualClock) -> None:
     async def session() -> None:
-        await bootstrap.migrate(settings)
+        await _migrated(settings)
         await bootstrap.run_console(
             settings,
             member=member,
@@ -205,15 +287,22 @@ def _run_console(settings: Settings, *, member: str, clock: ManualClock) -> None
 
 
 def _load_settings() -> Settings:
-    """Settings, or a usage error naming the bad variables (never their values)."""
+    """Settings, or one line naming the bad variables (never a secret's value)."""
     try:
         return Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            _problem(problem["loc"], problem["msg"])
             for problem in error.errors(include_input=False, include_url=False)
         )
-        raise click.UsageError(f"bad configuration: {problems}") from None
+        raise OneLine(f"bad configuration: {problems}", exit_code=2) from None
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    if not loc:  # a check across settings names its variables itself
+        return message
+    return f"{'.'.join(str(part) for part in loc).upper()}: {message}"
 
 
 def main() -> None:

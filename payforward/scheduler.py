@@ -159,6 +159,8 @@ class Scheduler:
             log.exception("scheduled jobs failed; the next tick tries again")
             return
         for run in ran:
-            if run.result is not Result.SETTLED:
-                log.info("%s %s for %s: %s", run.job, run.period, run.community_id, run.result)
+            # Only what happened is news; "off" or "no channel yet" would otherwise
+            # repeat every tick for a day (the catch-up window).
+            level = logging.INFO if run.result in (Result.DONE, Result.LOST) else logging.DEBUG
+            log.log(level, "%s %s for %s: %s", run.job, run.period, run.community_id, run.result)
         self._kick()

@@ -2,17 +2,20 @@
 
 Tokens are `SecretStr`, so printing or logging the settings never shows them, and an
 empty variable (`SLACK_BOT_TOKEN=` left in a `.env`) counts as unset rather than as a
-token that fails at connect time.
+token that fails at connect time. Each setting is read under one name only, the one
+the README documents (no `HTTP_PORT` beside `PAYFORWARD_HTTP_PORT`).
 """
 
 from __future__ import annotations
 
 import logging
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from storage.db import async_url
 
 DEFAULT_DATABASE_URL = "sqlite:///payforward.db"
 
@@ -22,7 +25,6 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
-        populate_by_name=True,
     )
 
     # repr=False: a PostgreSQL URL may carry a password.
@@ -39,6 +41,7 @@ class Settings(BaseSettings):
     discord_application_id: str | None = None  # for `payforward discord invite-url`
     discord_guild_ids: str | None = None  # comma-separated: sync commands per guild (fast)
     discord_shard_count: int | None = Field(default=None, ge=1)
+    discord_shard_ids: str | None = None  # comma-separated: this process's shards only
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
     # Messages a second the outbox sends per platform (0: no limit), paced below the
@@ -50,6 +53,7 @@ class Settings(BaseSettings):
         default=20.0, ge=0, validation_alias="PAYFORWARD_DISCORD_SEND_RATE"
     )
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json", one object a line, for log shippers
 
     @field_validator(
         "slack_bot_token",
@@ -64,6 +68,7 @@ class Settings(BaseSettings):
         "discord_api_url",
         "discord_gateway_url",
         "discord_shard_count",
+        "discord_shard_ids",
         mode="before",
     )
     @classmethod
@@ -80,6 +85,21 @@ class Settings(BaseSettings):
             raise ValueError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; not {value!r}")
         return level
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _known_format(cls, value: object) -> object:
+        fmt = str(value).strip().lower() or "text"
+        if fmt not in ("text", "json"):
+            raise ValueError(f"LOG_FORMAT must be text or json; not {value!r}")
+        return fmt
+
+    @field_validator("discord_guild_ids", "discord_shard_ids")
+    @classmethod
+    def _id_list(cls, value: str | None) -> str | None:
+        if value is not None and not all(part.isdigit() for part in _parts(value)):
+            raise ValueError(f"must be comma-separated numbers, e.g. 123,456; not {value!r}")
+        return value
+
     @field_validator("database_url", mode="before")
     @classmethod
     def _blank_is_default(cls, value: object) -> object:
@@ -89,10 +109,35 @@ class Settings(BaseSettings):
     @classmethod
     def _parsable_url(cls, value: str) -> str:
         try:
-            make_url(value)
+            make_url(async_url(value))
         except ArgumentError:
             raise ValueError("DATABASE_URL is not a database URL") from None
+        # async_url's ValueError names the two supported schemes (never the URL itself,
+        # which may hold a password).
         return value
+
+    @model_validator(mode="after")
+    def _shards_in_range(self) -> Settings:
+        if self.discord_shard_ids is None:
+            return self
+        if self.discord_shard_count is None:
+            raise ValueError(
+                "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total over all processes)"
+            )
+        outside = [i for i in self.shard_ids() if i >= self.discord_shard_count]
+        if outside:
+            raise ValueError(
+                f"DISCORD_SHARD_IDS {outside} are not below DISCORD_SHARD_COUNT "
+                f"{self.discord_shard_count} (shards are numbered from 0)"
+            )
+        return self
+
+    def guild_ids(self) -> list[int]:
+        return [int(part) for part in _parts(self.discord_guild_ids or "")]
+
+    def shard_ids(self) -> list[int]:
+        """This process's Discord shards; empty: all of DISCORD_SHARD_COUNT."""
+        return [int(part) for part in _parts(self.discord_shard_ids or "")]
 
     @property
     def slack_oauth(self) -> bool:
@@ -128,3 +173,7 @@ class Settings(BaseSettings):
     def database_url_for_display(self) -> str:
         """DATABASE_URL with any password masked, fit for logs and messages."""
         return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+def _parts(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -667,6 +667,7 @@ class FakeChat:
     """A chat platform that records what it was asked to send; `script` can make it fail."""
 
     platform = "test"
+    connected = True
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []

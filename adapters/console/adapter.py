@@ -60,12 +60,20 @@ class ConsoleAdapter:
         self._shown: list[Shown] = []
         self._cards: dict[int, MessageRef] = {}
         self._heading: str | None = None
+        self._started = False
+
+    @property
+    def connected(self) -> bool:
+        """Between start and stop: the terminal is always there."""
+        return self._started
 
     async def start(self) -> None:
         """Nothing to connect to: the terminal is already there."""
+        self._started = True
 
     async def stop(self) -> None:
         """Nothing to disconnect."""
+        self._started = False
 
     async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
         ref = MessageRef(channel_id, self._next_message_id())

@@ -25,14 +25,12 @@ __all__ = ["DiscordAdapter", "build"]
 def build(settings: Settings, handle: Callable[[Event], Awaitable[list[Answer]]]) -> ChatAdapter:
     if settings.discord_token is None:
         raise ValueError("DISCORD_TOKEN is not set")
-    guild_ids = [
-        int(part) for part in (settings.discord_guild_ids or "").replace(" ", "").split(",") if part
-    ]
     return DiscordAdapter(
         token=settings.discord_token.get_secret_value(),
         handle=handle,
         api_url=settings.discord_api_url,
         gateway_url=settings.discord_gateway_url,
-        guild_ids=guild_ids,
+        guild_ids=settings.guild_ids(),
         shard_count=settings.discord_shard_count,
+        shard_ids=settings.shard_ids(),
     )

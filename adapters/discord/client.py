@@ -30,6 +30,7 @@ MAX_RATELIMIT_WAIT = 10.0  # longer 429s go back to the outbox as RetryAfter
 DELIVERY_TIMEOUT = 20.0
 READY_TIMEOUT = 60.0
 GUILD_READY_TIMEOUT = 2.0  # discord.py's default wait for GUILD_CREATEs after READY
+CLOSE_TIMEOUT = 10.0
 
 
 def intents() -> discord.Intents:
@@ -39,7 +40,12 @@ def intents() -> discord.Intents:
     return discord.Intents(guilds=True, guild_reactions=True)
 
 
-def make_client(*, shard_count: int | None, guild_ready_timeout: float) -> discord.Client:
+def make_client(
+    *,
+    shard_count: int | None,
+    guild_ready_timeout: float,
+    shard_ids: Sequence[int] | None = None,
+) -> discord.Client:
     options: dict[str, Any] = {
         "intents": intents(),
         "allowed_mentions": render.NO_MENTIONS,
@@ -50,8 +56,35 @@ def make_client(*, shard_count: int | None, guild_ready_timeout: float) -> disco
         "enable_debug_events": False,
     }
     if shard_count is not None:
-        return discord.AutoShardedClient(shard_count=shard_count, **options)
+        # With shard_ids, this process runs only those of the shard_count shards; the
+        # others run in other processes on the same database (README: scaling).
+        ids = list(shard_ids) if shard_ids else None
+        return discord.AutoShardedClient(shard_count=shard_count, shard_ids=ids, **options)
     return discord.Client(**options)
+
+
+class _ReconnectInOneLine(logging.Filter):
+    """discord.py logs each reconnect attempt with the traceback of the network error
+    that caused it; the error's one line says all an operator can act on."""
+
+    PREFIXES = ("Attempting a reconnect", "Failed to connect for shard_id")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith(self.PREFIXES):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({error!r})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_reconnects() -> None:
+    for name in ("discord.client", "discord.shard"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _ReconnectInOneLine) for f in logger.filters):
+            logger.addFilter(_ReconnectInOneLine())
 
 
 class DiscordAdapter:
@@ -68,19 +101,23 @@ class DiscordAdapter:
         gateway_url: str | None = None,
         guild_ids: Sequence[int] = (),
         shard_count: int | None = None,
+        shard_ids: Sequence[int] = (),
         guild_ready_timeout: float = GUILD_READY_TIMEOUT,
     ) -> None:
         self._token = token
         self._api_url = api_url
         self._gateway_url = gateway_url
         self.guild_ids = tuple(guild_ids)
-        self.client = make_client(shard_count=shard_count, guild_ready_timeout=guild_ready_timeout)
+        self.client = make_client(
+            shard_count=shard_count, guild_ready_timeout=guild_ready_timeout, shard_ids=shard_ids
+        )
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         add_commands(self.tree)
         self.bridge = Bridge(self.client, handle)
         self._task: asyncio.Task[None] | None = None
         self._opened = False  # login begun: from then on there is a session to close
         self._wire()
+        quiet_reconnects()
 
     def _wire(self) -> None:
         client = self.client
@@ -111,9 +148,28 @@ class DiscordAdapter:
         else:
             await self.tree.sync()
 
+    @property
+    def connected(self) -> bool:
+        """Ready, and every shard's websocket (this process's shards) is open."""
+        client = self.client
+        if self._task is None or self._task.done() or client.is_closed():
+            return False
+        if not client.is_ready():
+            return False
+        if isinstance(client, discord.AutoShardedClient):
+            shards = client.shards.values()
+            return bool(shards) and not any(shard.is_closed() for shard in shards)
+        ws = client.ws
+        return ws is not None and ws.open
+
     async def start(self) -> None:
-        """Log in and sync commands, connect, and return once Discord says READY."""
+        """Log in and sync commands, connect, and return once Discord says READY.
+
+        A failed start closes what it opened, and a later start begins afresh
+        (payforward/connecting.py tries again after a pause)."""
         point_at(self._api_url, self._gateway_url)
+        if self._opened:
+            self.client.clear()  # a closed client "re-opened", as discord.py documents
         self._opened = True
         try:
             await self.client.login(self._token)  # a bad token fails here, plainly
@@ -138,8 +194,12 @@ class DiscordAdapter:
     async def stop(self) -> None:
         if not self._opened:
             return  # never started: nothing to close (a sharded client can't close then)
-        await self.client.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.client.close()
         if self._task is not None:
+            if not self._task.done():
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from aiohttp import web
+
 from adapters.slack.app import SlackAdapter
 from adapters.slack.oauth import open_oauth
 from bot.events import Event
@@ -16,10 +18,15 @@ from bot.ports import ChatAdapter
 from payforward.settings import Settings
 
 
-def build(settings: Settings, handle: Callable[[Event], Awaitable[list[Answer]]]) -> ChatAdapter:
-    """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on
-    PAYFORWARD_HTTP_HOST:PAYFORWARD_HTTP_PORT with signatures checked; in HTTP mode,
-    SLACK_CLIENT_ID and SLACK_CLIENT_SECRET add OAuth installs for more workspaces."""
+def build(
+    settings: Settings,
+    handle: Callable[[Event], Awaitable[list[Answer]]],
+    http: web.Application | None = None,
+) -> ChatAdapter:
+    """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode: Slack's routes are
+    mounted on `http`, payforward's one HTTP application (payforward/http.py), with
+    signatures checked; in HTTP mode, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET add
+    OAuth installs for more workspaces."""
     app_token = settings.slack_app_token
     secret = settings.slack_signing_secret
     bot_token = settings.slack_bot_token
@@ -31,16 +38,19 @@ def build(settings: Settings, handle: Callable[[Event], Awaitable[list[Answer]]]
             settings.slack_client_secret.get_secret_value(),
             settings.database_url,
         )
-    return SlackAdapter(
+    adapter = SlackAdapter(
         handle,
         bot_token=bot_token.get_secret_value() if bot_token else None,
         api_url=settings.slack_api_url,
         app_token=app_token.get_secret_value() if app_token else None,
         signing_secret=secret.get_secret_value() if secret else None,
-        http_host=settings.http_host,
-        http_port=settings.http_port,
         oauth=oauth,
     )
+    if not adapter.socket_mode:
+        if http is None:
+            raise ValueError("Slack HTTP mode needs the HTTP application to mount its routes on")
+        adapter.mount(http)
+    return adapter
 
 
 __all__ = ["SlackAdapter", "build"]

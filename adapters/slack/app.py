@@ -58,8 +58,6 @@ class SlackAdapter:
         api_url: str | None = None,
         app_token: str | None = None,
         signing_secret: str | None = None,
-        http_host: str = "127.0.0.1",
-        http_port: int = 3000,
         oauth: OAuth | None = None,
         max_in_flight: int = 16,
     ) -> None:
@@ -79,9 +77,8 @@ class SlackAdapter:
         self._workspaces = Workspaces(api_url, bot_token, oauth.store if oauth else None)
         self._members = Members(self._workspaces.client_for)
         self._app_token = app_token
-        self._host = http_host
-        self._port = http_port
-        self._runner: web.AppRunner | None = None
+        self._mounted = False
+        self._started = False
         self._socket: AsyncSocketModeHandler | None = None
         self.app = AsyncApp(
             client=self._workspaces.anonymous,
@@ -101,43 +98,68 @@ class SlackAdapter:
     def socket_mode(self) -> bool:
         return self._app_token is not None
 
-    @property
-    def port(self) -> int:
-        """The HTTP port actually bound (PAYFORWARD_HTTP_PORT=0 picks a free one)."""
-        if self._runner is None or not self._runner.addresses:
-            return self._port
-        return int(self._runner.addresses[0][1])
-
-    async def start(self) -> None:
-        """Returns once connected (Socket Mode) or listening (HTTP mode)."""
-        if self._app_token is not None:
-            self._socket = AsyncSocketModeHandler(
-                self.app, self._app_token, web_client=self._workspaces.anonymous
-            )
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            log.info("Slack: connected in Socket Mode")
-            return
-        server = web.Application()
-        server.router.add_post(EVENTS_PATH, self._on_http)
-        server.router.add_get("/healthz", _healthy)
+    def mount(self, app: web.Application) -> None:
+        """HTTP mode: Slack's routes on payforward's one HTTP application
+        (payforward/http.py), before it starts listening."""
+        app.router.add_post(EVENTS_PATH, self._on_http)
         flow = self.app.oauth_flow
         if self._oauth is not None and flow is not None:
-            server.router.add_get(flow.install_path, self._on_install)
-            server.router.add_get(flow.redirect_uri_path, self._on_oauth_redirect)
-        self._runner = web.AppRunner(server, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-        log.info("Slack: listening on http://%s:%s%s", self._host, self.port, EVENTS_PATH)
+            app.router.add_get(flow.install_path, self._on_install)
+            app.router.add_get(flow.redirect_uri_path, self._on_oauth_redirect)
+        self._mounted = True
+
+    @property
+    def connected(self) -> bool:
+        """HTTP mode: started (requests come to us). Socket Mode: the websocket is open."""
+        if not self._started:
+            return False
+        if self._socket is None:
+            return True
+        client = self._socket.client
+        session = client.current_session
+        return not client.closed and session is not None and not session.closed
+
+    async def start(self) -> None:
+        """Returns once connected (Socket Mode) or ready for requests (HTTP mode).
+
+        Socket Mode asks Slack for the websocket's URL itself first: slack-sdk's own
+        connect retries a refused app token forever, a traceback every few seconds,
+        where a refusal here fails this attempt with Slack's one-word reason
+        (payforward/connecting.py backs off and tries again)."""
+        if self._app_token is None:
+            if not self._mounted:
+                raise RuntimeError("Slack HTTP mode: mount() the routes on the HTTP server first")
+            self._started = True
+            log.info("Slack: HTTP mode, events at %s", EVENTS_PATH)
+            return
+        client = self._workspaces.anonymous
+        try:
+            opened = await client.apps_connections_open(app_token=self._app_token)
+        except SlackApiError as error:
+            raise ConnectionError(
+                f"Slack refused the app token: {error.response.get('error')}"
+            ) from None
+        socket = AsyncSocketModeHandler(
+            self.app, self._app_token, web_client=client, logger=_socket_logger()
+        )
+        socket.client.wss_uri = str(opened["url"])
+        self._socket = socket
+        try:
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+        except BaseException:
+            self._socket = None
+            await socket.close_async()  # type: ignore[no-untyped-call]
+            raise
+        self._started = True
+        log.info("Slack: connected in Socket Mode")
 
     async def stop(self) -> None:
         """Stop taking requests, then let the listeners already at work finish: their
         events were acked, so Slack will not send them again."""
+        self._started = False
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
         if self._busy:
             await asyncio.wait(set(self._busy), timeout=STOP_GRACE_SECONDS)
         await self._workspaces.close()
@@ -395,6 +417,25 @@ class _TokenFromEnvironment(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+class _OneLine(logging.Filter):
+    """slack-sdk's Socket Mode client logs each failed reconnect with a traceback; the
+    cause is the network or Slack, not a bug, so one line (at WARNING) says it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info is not None:
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _socket_logger() -> logging.Logger:
+    logger = logging.getLogger("adapters.slack.socket")
+    if not any(isinstance(f, _OneLine) for f in logger.filters):
+        logger.addFilter(_OneLine())
+    return logger
+
+
 def _bolt_logger() -> logging.Logger:
     logger = logging.getLogger("adapters.slack.bolt")
     if not any(isinstance(f, _TokenFromEnvironment) for f in logger.filters):
@@ -407,10 +448,6 @@ def _team(community_id: str) -> str:
     if platform != translate.PLATFORM or not team:
         raise ValueError(f"{community_id!r} is not a Slack community")
     return team
-
-
-async def _healthy(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 __all__ = ["EVENTS_PATH", "SlackAdapter"]

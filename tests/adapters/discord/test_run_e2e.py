@@ -49,6 +49,7 @@ async def test_payforward_run_serves_discord(tmp_path: Path, fake: FakeDiscord) 
         "DISCORD_GATEWAY_URL": fake.gateway_url,
         "DATABASE_URL": f"sqlite:///{database}",
         "LOG_LEVEL": "INFO",
+        "PAYFORWARD_HTTP_PORT": "0",  # never a fixed port: tests run side by side
     }
     process = await asyncio.create_subprocess_exec(
         *payforward_command(),

@@ -22,6 +22,7 @@ from bot.domain import MessageRef
 from bot.events import Event
 from bot.messages import Answer
 from payforward import bootstrap
+from payforward.http import HttpServer
 from payforward.runtime import Runtime
 from payforward.settings import Settings
 from tests.adapters.slack import payloads
@@ -49,10 +50,16 @@ class Slack:
     core: bootstrap.Core
     handled: list[tuple[Event, list[Answer]]] = field(default_factory=list)
     session: aiohttp.ClientSession | None = None
+    server: HttpServer | None = None
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return self.server.port
 
     @property
     def events_url(self) -> str:
-        return f"http://127.0.0.1:{self.adapter.port}/slack/events"
+        return f"http://127.0.0.1:{self.port}/slack/events"
 
     async def signed_post(
         self,
@@ -178,8 +185,8 @@ def settings_for(tmp_path: Path, fake: FakeSlack, mode: str, **overrides: Any) -
         "slack_app_token": "xapp-test-token" if mode == "socket" else None,
         "slack_signing_secret": SECRET,
         "slack_api_url": fake.api_url,
-        "http_host": "127.0.0.1",
-        "http_port": 0,
+        "PAYFORWARD_HTTP_HOST": "127.0.0.1",
+        "PAYFORWARD_HTTP_PORT": 0,
         "discord_token": None,
     }
     return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
@@ -210,19 +217,22 @@ async def open_slack(
             handled.append((event, answers))
             return answers
 
-        adapter = build(settings, handle)
+        server = HttpServer("127.0.0.1", 0)
+        adapter = build(settings, handle, server.app)
         assert isinstance(adapter, SlackAdapter)
         adapters["slack"] = adapter
+        await server.start()
         await adapter.start()
         await runtime.start()
         if mode == "socket":
             await fake.wait_for_socket()
         async with aiohttp.ClientSession() as session:
             try:
-                yield Slack(mode, fake, adapter, core, handled, session)
+                yield Slack(mode, fake, adapter, core, handled, session, server)
             finally:
                 await runtime.stop()
                 await adapter.stop()
+                await server.stop()
 
 
 @pytest.fixture(params=["http", "socket"])

@@ -31,7 +31,7 @@ async def oauth_slack(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[Slack]:
 async def install(slack: Slack, team: str) -> int:
     """Walk the browser's part of the flow: the install page, then Slack's redirect."""
     assert slack.session is not None
-    base = f"http://127.0.0.1:{slack.adapter.port}"
+    base = f"http://127.0.0.1:{slack.port}"
     async with slack.session.get(f"{base}/slack/install", allow_redirects=False) as page:
         html = await page.text()
         cookie = page.headers["Set-Cookie"].split(";")[0]
@@ -70,7 +70,7 @@ async def test_an_installed_workspace_is_served_with_its_own_token(
 
 async def test_a_replayed_or_forged_state_installs_nothing(oauth_slack: Slack) -> None:
     assert oauth_slack.session is not None
-    base = f"http://127.0.0.1:{oauth_slack.adapter.port}"
+    base = f"http://127.0.0.1:{oauth_slack.port}"
     url = f"{base}/slack/oauth_redirect?code=code-T9&state=forged"
     async with oauth_slack.session.get(
         url, headers={"Cookie": "slack-app-oauth-state=forged"}
