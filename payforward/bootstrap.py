@@ -13,13 +13,12 @@ import contextlib
 import gc
 import importlib.metadata
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console.adapter import ConsoleAdapter, new_id_prefix
@@ -151,13 +150,14 @@ async def run_platforms(
     clock: Clock,
     stop: asyncio.Event | None = None,
     *,
-    mount: Callable[[web.Application, Core], None] | None = None,
+    server: HttpServer | None = None,
 ) -> None:
     """Every platform whose credentials are set, until SIGINT/SIGTERM (or `stop`).
 
     One HTTP listener serves `/healthz`, `/readyz`, `/metrics` and, in HTTP mode,
-    Slack's routes (`mount` adds more, e.g. the dashboard). It listens before the
-    platforms connect, so an orchestrator sees "alive, not ready" while they do.
+    Slack's routes; a caller may pass `server` with routes of its own already added
+    to `server.app` (the dashboard). It listens before the platforms connect, so an
+    orchestrator sees "alive, not ready" while they do.
     Connecting retries with growing pauses (payforward/connecting.py); a stop signal
     ends it at any moment, connecting or not. The dispatcher and scheduler start once
     every platform is connected. The dispatcher sees the adapters through the same
@@ -169,7 +169,7 @@ async def run_platforms(
     adapters: dict[str, ChatAdapter] = {}
     stop = stop or _shutdown_event()
     metrics = Metrics(version())
-    server = HttpServer(settings.http_host, settings.http_port)
+    server = server or HttpServer(settings.http_host, settings.http_port)
     async with open_core(settings, clock, adapters, observer=metrics) as core:
         runtime = Runtime(core)
         scheduler = Scheduler(core.jobs, core.uow, clock, runtime.kick)
@@ -184,8 +184,6 @@ async def run_platforms(
             adapters["discord"] = build_discord(settings, runtime.handle)
         assert core.engine is not None
         Operations(core.engine, adapters, metrics, clock).install(server.app)
-        if mount is not None:
-            mount(server.app, core)
         await server.start()
         started = False
         try:

@@ -31,7 +31,8 @@ HELP_ASKED = "payforward.help"
 
 NO_PLATFORM_NOTICE = (
     "payforward: no Slack or Discord credentials are set, so this starts the console "
-    "community; to connect Slack set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) "
+    "community, where you speak as `you`, its admin (`:as alice` switches member, "
+    "`/payforward help` lists the commands); to connect Slack set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) "
     "or SLACK_SIGNING_SECRET (HTTP mode), for Discord set DISCORD_TOKEN "
     "(README: Configuration; .env.example lists every variable)."
 )
@@ -107,8 +108,9 @@ def run(settings: Settings) -> None:
     if platforms:
         _run_platforms(settings)
         return
-    click.echo(NO_PLATFORM_NOTICE, err=True)
-    _run_console(settings, member="you", clock=ManualClock(SystemClock().now()))
+    _run_console(
+        settings, member="you", clock=ManualClock(SystemClock().now()), notice=NO_PLATFORM_NOTICE
+    )
 
 
 @cli.command()
@@ -271,9 +273,13 @@ async def _or_one_line(work: Awaitable[None], settings: Settings) -> None:
         raise
 
 
-def _run_console(settings: Settings, *, member: str, clock: ManualClock) -> None:
+def _run_console(
+    settings: Settings, *, member: str, clock: ManualClock, notice: str | None = None
+) -> None:
     async def session() -> None:
         await _migrated(settings)
+        if notice is not None:
+            click.echo(notice, err=True)
         await bootstrap.run_console(
             settings,
             member=member,

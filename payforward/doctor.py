@@ -147,11 +147,12 @@ async def slack(settings: Settings) -> list[Check]:
 async def discord(settings: Settings) -> list[Check]:
     import discord as discord_py
 
-    from adapters.discord.client import intents
+    from adapters.discord.client import intents, quiet_voice_warnings
     from adapters.discord.gateway import point_at
 
     assert settings.discord_token is not None
     point_at(settings.discord_api_url, settings.discord_gateway_url)
+    quiet_voice_warnings()
     client = discord_py.Client(intents=intents())
     try:
         try:

@@ -40,6 +40,13 @@ def intents() -> discord.Intents:
     return discord.Intents(guilds=True, guild_reactions=True)
 
 
+def quiet_voice_warnings() -> None:
+    """payforward uses no voice; discord.py's warnings that its voice libraries are
+    missing would only alarm an operator (its documented switches turn them off)."""
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
 def make_client(
     *,
     shard_count: int | None,
@@ -55,6 +62,7 @@ def make_client(
         "guild_ready_timeout": guild_ready_timeout,
         "enable_debug_events": False,
     }
+    quiet_voice_warnings()
     if shard_count is not None:
         # With shard_ids, this process runs only those of the shard_count shards; the
         # others run in other processes on the same database (README: scaling).

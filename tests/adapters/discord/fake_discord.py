@@ -77,6 +77,7 @@ class FakeDiscord:
         self.replied_at: dict[str, float] = {}  # … when its content came (callback or edit)
         self.envelopes: dict[str, Json] = {}  # interaction id → the dispatch that carried it
         self.route_to: str | None = None  # a session id: dispatch only there (benchmarks)
+        self.app_flags = 0  # the application's flags (privileged intents), for doctor
         self._ids = itertools.count(1_100_000_000_000_000_000)
         self._rate_limits: list[tuple[Callable[[str, str], bool], float]] = []
         self._failures: list[tuple[Callable[[str, str], bool], int, int]] = []
@@ -543,7 +544,12 @@ class FakeDiscord:
         if method == "GET" and path == "/users/@me":
             return 200, self.users[BOT_ID]
         if method == "GET" and path == "/oauth2/applications/@me":
-            return 200, _application()
+            return 200, _application(self.app_flags)
+        if method == "GET" and path == "/users/@me/guilds":  # the servers the bot is in
+            return 200, [
+                {"id": g["id"], "name": g["name"], "icon": None, "owner": False, "permissions": "0"}
+                for g in self.guilds.values()
+            ]
         if method == "GET" and path == "/gateway/bot":
             limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
             return 200, {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
@@ -659,7 +665,7 @@ def _json(
     )
 
 
-def _application() -> Json:
+def _application(flags: int = 0) -> Json:
     return {
         "id": str(APP_ID),
         "name": "payforward",
@@ -669,7 +675,7 @@ def _application() -> Json:
         "bot_require_code_grant": False,
         "owner": user(1, "owner"),
         "verify_key": "00",
-        "flags": 0,
+        "flags": flags,
         "interactions_endpoint_url": None,
     }
 

@@ -59,6 +59,17 @@ class FakeSlack:
     port: int = 0
     fixed_ts: str | None = None  # every post gets this ts (two workspaces, same ids)
     on_call: Callable[[Call], None] | None = None  # told of each Web API call (benchmarks)
+    # auth.test's x-oauth-scopes header: the scopes the bot token was granted.
+    granted_scopes: tuple[str, ...] = (
+        "commands",
+        "chat:write",
+        "channels:join",
+        "reactions:read",
+        "users:read",
+        "im:write",
+        "files:write",
+    )
+    app_token: str | None = None  # set: apps.connections.open refuses any other token
 
     # Running.
 
@@ -166,6 +177,8 @@ class FakeSlack:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         call = Call(method, args, auth.removeprefix("Bearer ") or None, peer=peer)
         failures = self._failures.get(method)
+        if method == "apps.connections.open" and self.app_token not in (None, call.token):
+            failures = [Failure(200, "invalid_auth")]
         if failures:
             self._record(call)
             failure = failures.pop(0)
@@ -177,7 +190,8 @@ class FakeSlack:
             )
         call.result = {"ok": True, **self._answer(method, args)}
         self._record(call)
-        return web.json_response(call.result)
+        headers = {"x-oauth-scopes": ",".join(self.granted_scopes)} if method == "auth.test" else {}
+        return web.json_response(call.result, headers=headers)
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
