@@ -32,9 +32,9 @@ HELP_ASKED = "payforward.help"
 NO_PLATFORM_NOTICE = (
     "payforward: no Slack or Discord credentials are set, so this starts the console "
     "community, where you speak as `you`, its admin (`:as alice` switches member, "
-    "`/payforward help` lists the commands); to connect Slack set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) "
-    "or SLACK_SIGNING_SECRET (HTTP mode), for Discord set DISCORD_TOKEN "
-    "(README: Configuration; .env.example lists every variable)."
+    "`/payforward help` lists the commands); to connect Slack set SLACK_BOT_TOKEN plus "
+    "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode), for Discord "
+    "set DISCORD_TOKEN (README: Configuration; .env.example lists every variable)."
 )
 
 

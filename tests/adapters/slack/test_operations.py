@@ -39,7 +39,7 @@ async def running(
     )
     try:
         async with asyncio.timeout(10):
-            while server.port == 0 and not task.done():
+            while server.port == 0 and not task.done():  # noqa: ASYNC110 - polls a port
                 await asyncio.sleep(0.01)
         yield server, task, stop
     finally:
