@@ -116,3 +116,25 @@ async def test_start_ticks_at_once_to_catch_up_and_stop_lets_the_run_finish() ->
     async with h.db.uow() as uow:
         assert await uow.outbox.pending_count() == 1  # the weekly post, caught up
     assert h.kicks == 1
+
+
+async def test_ticks_log_what_happened_only(caplog: pytest.LogCaptureFixture) -> None:
+    """A tick every 30 s that finds the weekly post without a channel, again and again
+    through the catch-up day, says so at DEBUG only; a post that went out, at INFO."""
+    import logging
+
+    h = Harness()
+    await h.config("timezone UTC")  # the community exists, with no channel yet
+    h.clock.set(datetime(2026, 11, 30, 9, 1, tzinfo=UTC))
+    with caplog.at_level(logging.INFO, logger="payforward.scheduler"):
+        await h.scheduler._run(None)
+        await h.scheduler._run(None)
+    assert caplog.records == []
+
+    posted = Harness()
+    await posted.config("channel <#kudos>")
+    posted.clock.set(datetime(2026, 11, 30, 9, 1, tzinfo=UTC))
+    with caplog.at_level(logging.INFO, logger="payforward.scheduler"):
+        await posted.scheduler._run(None)
+        await posted.scheduler._run(None)  # already done: nothing to say
+    assert [r.getMessage() for r in caplog.records] == [f"leaderboard 2026-11-23 for {CID}: done"]
