@@ -26,7 +26,7 @@ def require_admin(ctx: Context) -> None:
 
 async def configure(ctx: Context, words: list[str]) -> list[Answer]:
     require_admin(ctx)
-    if not words:
+    if not words or (len(words) == 1 and words[0].lower() == "show"):
         return [Reply(copy.config_summary(ctx.community))]
     key, value = words[0].lower(), " ".join(words[1:]).strip()
     updated, saved = _apply(ctx.community, key, value)
@@ -39,6 +39,13 @@ def _apply(community: Community, key: str, value: str) -> tuple[Community, str]:
     """The changed settings and a plain description, or a Refusal saying what is wrong."""
     if key == "channel":
         channel = first_channel(value)
+        if channel is None and value.startswith("#") and len(value) > 1:
+            # Platforms turn the channels they know into mentions; this one stayed text.
+            raise Refusal(
+                f"I don't know a channel {value.split()[0]} here. Pick one I can see "
+                "(invite me to a private one first), like "
+                f"`{copy.admin_command(community.platform)} config channel #general`."
+            )
         if channel is None:
             raise Refusal(
                 "Name the channel like `#general`: "
@@ -64,12 +71,21 @@ def _apply(community: Community, key: str, value: str) -> tuple[Community, str]:
         return replace(community, prompts=schedule), f"prompts go out {when}"
     if key == "emoji":
         name = emoji_names.canonical(value)
-        if name is None:
-            raise Refusal("Give one emoji, like `:raising_hand:` or 🙋.")
+        if name is None or not _looks_like_emoji(value, name):
+            raise Refusal(
+                f"“{value}” is not an emoji. Give one emoji, like `:raising_hand:` or 🙋 "
+                "(a custom one by its name in colons, like `:partyparrot:`)."
+            )
         return replace(
             community, offer_emoji=name
         ), f"offers are made with {emoji_names.glyph(name)}"
     raise Refusal(CONFIG_USAGE.format(admin=copy.admin_command(community.platform)))
+
+
+def _looks_like_emoji(value: str, name: str) -> bool:
+    """A bare word (`hello`) counts only when it is a standard emoji's name; a custom
+    emoji is written in colons (`:partyparrot:`) or sent as one (`<:name:123>`)."""
+    return value.strip().startswith((":", "<")) or emoji_names.glyph(name) != f":{name}:"
 
 
 async def post_leaderboard(ctx: Context) -> list[Answer]:

@@ -157,7 +157,7 @@ async def submit_resolve(
             ask_id=ask.id,
         )
         await ctx.uow.gives.add(await ledger.confirm(ctx.uow, credit, ctx.now))
-        await ctx.dm(helper, copy.credited(ask))
+        await ctx.dm(helper, copy.credited(ask, note.strip()[:MAX_NOTE_LENGTH] or None))
     ask = replace(ask, status=AskStatus.RESOLVED, resolved_at=ctx.now, last_activity_at=ctx.now)
     await ctx.uow.asks.save(ask)
     await ctx.refresh_card(ask)

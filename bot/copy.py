@@ -68,6 +68,19 @@ def snippet(value: str, limit: int = SNIPPET) -> UserText:
     return UserText(flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…")
 
 
+def quoted_spans(value: str, limit: int = SNIPPET) -> tuple[Span, ...]:
+    """A snippet of member text whose mentions stay mentions (`@bob`, as on the card,
+    never a raw `<@U123>`); a mention is never cut in half."""
+    flat = " ".join(value.split())
+    if len(flat) > limit:
+        cut = flat[: limit - 1]
+        opened = cut.rfind("<")
+        if opened > cut.rfind(">"):  # a mention cut short: leave it out whole
+            cut = cut[:opened]
+        flat = cut.rstrip() + "…"
+    return user_spans(flat)
+
+
 def say(*spans: Span, buttons: tuple[Button, ...] = (), ask: int | None = None) -> Message:
     return Message(blocks=(text(*spans),), buttons=buttons, ask_number=ask)
 
@@ -116,7 +129,7 @@ def ask_card(ask: Ask, offerers: Sequence[str], helpers: Sequence[str], emoji_na
 
 
 def _quoted(ask: Ask) -> tuple[Span, ...]:
-    return (f"#{ask.number} “", snippet(ask.text, 100), "”")
+    return (f"#{ask.number} “", *quoted_spans(ask.text, 100), "”")
 
 
 def reminder_to_helper(ask: Ask, last: bool) -> Message:
@@ -289,7 +302,7 @@ def offer_to_asker(ask: Ask, helper_id: str, emoji_name: str) -> Message:
         f"{glyph(emoji_name)} ",
         Mention(helper_id),
         f" offered to help with #{ask.number}: “",
-        snippet(ask.text),
+        *quoted_spans(ask.text),
         "”. Reach out to them, and press “Resolved” on the card when you're sorted.",
         ask=ask.number,
     )
@@ -331,15 +344,18 @@ def resolved_ack(ask: Ask, helpers: Sequence[str]) -> Message:
     return say(f"Marked #{ask.number} resolved and thanked ", *people(helpers), ".", ask=ask.number)
 
 
-def credited(ask: Ask) -> Message:
-    return say(
+def credited(ask: Ask, note: str | None = None) -> Message:
+    """To each helper the asker credited; with the asker's own words when they wrote some."""
+    said = text(
         "✅ ",
         Mention(ask.asker_id),
         f" resolved #{ask.number} and credited you: “",
-        snippet(ask.text),
+        *quoted_spans(ask.text),
         "”. Thank you for paying it forward!",
-        ask=ask.number,
     )
+    if not note:
+        return lines(said, ask=ask.number)
+    return lines(said, text("Their note: “", snippet(note, 300), "”"), ask=ask.number)
 
 
 def ask_posted(ask: Ask) -> Message:

@@ -12,6 +12,7 @@ from bot.context import Context, Refusal
 from bot.domain import AskStatus, GiveStatus, OptOut
 from bot.messages import Answer, Reply, Style, text
 from bot.report import ask_line, private_board, scores, weekly_report
+from bot.scoring import weekly_table
 from bot.weeks import is_timezone, week_of
 
 OPT_CHOICES = {o.value: (o,) for o in OptOut} | {"all": tuple(OptOut)}
@@ -42,6 +43,8 @@ async def me(ctx: Context) -> list[Answer]:
     ]
     open_asks = await ctx.uow.asks.open_asks(ctx.cid, asker_id=ctx.member_id, limit=100)
     week = f"This week: #{mine.rank} — {scores(mine)}" if mine else "This week: no help yet"
+    if OptOut.LEADERBOARD in ctx.member.opt_outs:
+        week = await _week_off_the_board(ctx, start, end)
     opt_outs = ", ".join(sorted(o.value for o in ctx.member.opt_outs)) or "none"
     blocks = [
         text("Your pay-it-forward", style=Style.HEADING),
@@ -52,7 +55,7 @@ async def me(ctx: Context) -> list[Answer]:
             f"{_count(len(given) - len(to_people), 'thing')} shared with everyone",
             style=Style.ITEM,
         ),
-        text(f"Thanked by others: {_times(len(received))}", style=Style.ITEM),
+        text(f"Help you received: {_times(len(received))}", style=Style.ITEM),
         text(f"Your open asks: {len(open_asks)}", style=Style.ITEM),
         text(f"Waiting for your confirmation: {len(pending)}", style=Style.ITEM),
     ]
@@ -71,6 +74,14 @@ async def set_opt_out(ctx: Context, words: list[str], out: bool) -> list[Answer]
     current = current | set(choice) if out else current - set(choice)
     await ctx.uow.members.save(replace(ctx.member, opt_outs=frozenset(current)))
     return [Reply(copy.opt_changed([o.value for o in choice], out))]
+
+
+async def _week_off_the_board(ctx: Context, start: datetime, end: datetime) -> str:
+    """A member who left the board still sees their own week, without a rank."""
+    pairs = await ctx.uow.gives.pair_weeks(ctx.cid, start, end)
+    mine = next((s for s in weekly_table(pairs, set()) if s.member_id == ctx.member_id), None)
+    hidden = "(you are off the board: `/payforward optin leaderboard` shows you)"
+    return f"This week: {scores(mine) if mine else 'no help yet'} {hidden}"
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.chains import MAX_LINKS, Chain, chains_of_week
-from bot.copy import lines, snippet, user_spans
+from bot.copy import lines, quoted_spans, snippet, user_spans
 from bot.domain import Ask, Community, Give, OptOut
 from bot.messages import Block, Mention, Message, Span, Style, text
 from bot.ports import UnitOfWork
@@ -103,7 +103,7 @@ def ask_line(ask: Ask) -> Block:
         f"#{ask.number} ",
         Mention(ask.asker_id),
         ": “",
-        snippet(ask.text, 100),
+        *quoted_spans(ask.text, 100),
         "”",
         style=Style.ITEM,
     )
