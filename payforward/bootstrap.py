@@ -22,7 +22,8 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console.adapter import ConsoleAdapter, new_id_prefix
-from adapters.console.members import Roster
+from adapters.console.cards import EarlierCards
+from adapters.console.members import CONSOLE_COMMUNITY, Roster
 from adapters.console.session import ClockHook, ConsoleSession
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Dispatcher
@@ -117,6 +118,7 @@ async def run_console(
                 member=member,
                 on_clock=on_clock or _step_through(core, clock, adapter),
                 id_prefix=prefix,
+                earlier=EarlierCards(core.uow, CONSOLE_COMMUNITY),
             )
             await session.run()
         finally:

@@ -104,6 +104,11 @@ class ConsoleAdapter:
         self._print(dm_header(self._roster.name_of(member_id)), message)
         return Delivered(ref)
 
+    def recall(self, ref: MessageRef, message: Message) -> None:
+        """A channel message from an earlier session, remembered (not printed again) so
+        that reactions and buttons can point at it."""
+        self._remember(Shown(message, ref.channel_id, ref, viewer=None))
+
     def show_reply(
         self, member_id: str, message: Message, channel_id: str = CONSOLE_CHANNEL
     ) -> None:

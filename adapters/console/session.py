@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol, TextIO, TypedDict
 
 from adapters.console.adapter import ConsoleAdapter, new_id_prefix
-from adapters.console.forms import Rejected, empty_answer, parse_answer
+from adapters.console.forms import Rejected, parse_answer
 from adapters.console.members import CONSOLE_CHANNEL, CONSOLE_COMMUNITY, Roster
 from adapters.console.render import field_question, render_form
 from adapters.console.transcript import (
@@ -31,6 +31,7 @@ from adapters.console.transcript import (
     parse_line,
 )
 from bot.clock import ManualClock
+from bot.domain import MessageRef
 from bot.events import (
     ButtonPressed,
     CommandInvoked,
@@ -41,7 +42,7 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.messages import Answer, Form, OpenForm, Reply
+from bot.messages import Answer, Form, Message, OpenForm, Reply
 
 ClockHook = Callable[[datetime, datetime], Awaitable[None]]
 """Called with (previous, now) after `:clock` moves time; the bootstrap runs due jobs here."""
@@ -57,6 +58,12 @@ class EventHandler(Protocol):
     """What the session needs of `bot.service.PayForward`."""
 
     async def handle(self, event: Event) -> list[Answer]: ...
+
+
+class Cards(Protocol):
+    """Ask cards the database knows (adapters/console/cards.py)."""
+
+    async def card(self, number: int) -> tuple[MessageRef, Message] | None: ...
 
 
 class Outbox(Protocol):
@@ -82,8 +89,10 @@ class ConsoleSession:
         on_clock: ClockHook | None = None,
         channels: frozenset[str] = frozenset({CONSOLE_CHANNEL}),
         id_prefix: str | None = None,
+        earlier: Cards | None = None,
     ) -> None:
         self._bot = bot
+        self._earlier = earlier
         self._outbox = outbox
         self._adapter = adapter
         self._roster = roster
@@ -141,8 +150,10 @@ class ConsoleSession:
 
     async def _react(self, number: int, emoji: str, added: bool) -> None:
         ref = self._adapter.card(number)
+        if ref is None and await self._recall(number):
+            ref = self._adapter.card(number)
         if ref is None:
-            self._note(f"There is no card for ask #{number} in this console session.")
+            self._note(f"There is no card for ask #{number}.")
             return
         event_type = ReactionAdded if added else ReactionRemoved
         await self._handle(
@@ -151,6 +162,8 @@ class ConsoleSession:
 
     async def _press(self, query: str, number: int | None) -> None:
         found = self._adapter.find_button(self._member, query, number)
+        if found is None and number is not None and await self._recall(number):
+            found = self._adapter.find_button(self._member, query, number)
         if found is None:
             self._note(self._no_button(query, number))
             return
@@ -164,6 +177,16 @@ class ConsoleSession:
                 message=shown.ref,
             )
         )
+
+    async def _recall(self, number: int) -> bool:
+        """Ask #N's card from an earlier session, if this one has not shown it."""
+        if self._earlier is None or self._adapter.card(number) is not None:
+            return False
+        found = await self._earlier.card(number)
+        if found is None:
+            return False
+        self._adapter.recall(*found)
+        return True
 
     def _no_button(self, query: str, number: int | None) -> str:
         about = f" about ask #{number}" if number is not None else ""
@@ -207,17 +230,15 @@ class ConsoleSession:
         fields: dict[str, FieldValue] = {}
         for field in form.fields:
             self._adapter.write(field_question(field, self._roster.name_of) + "\n")
-            value = None
-            for attempt in range(2):
+            while True:  # until an answer fits: a wrong one is never replaced by a default
                 line = await self._read_line(echo_blank=True)
                 if line is None:
                     return None
                 value = parse_answer(field, line, self._roster)
                 if not isinstance(value, Rejected):
                     break
-                if attempt == 0:
-                    self._adapter.write(f"! {value.hint}\n")
-            fields[field.name] = empty_answer(field) if isinstance(value, Rejected) else value
+                self._adapter.write(f"! {value.hint}\n")
+            fields[field.name] = value
         return fields
 
     def _common(self) -> _Common:

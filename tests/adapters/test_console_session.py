@@ -317,14 +317,16 @@ async def test_empty_form_answers_keep_the_preselection() -> None:
     assert submitted.fields == {"helpers": ("bob",), "note": "", "share_ok": False}
 
 
-async def test_a_bad_form_answer_is_asked_again_once_then_counts_as_empty() -> None:
+async def test_a_bad_form_answer_is_asked_again_until_one_fits() -> None:
+    """Never silently replaced by the preselected default: the second wrong answer is
+    asked about again like the first."""
     console = Console("/ask x\nzed\nzed again\n-\nmaybe\nno\n", bot=ScriptedBot(open_resolve_form))
 
     await console.session.run()
 
     submitted = console.bot.events[-1]
     assert isinstance(submitted, FormSubmitted)
-    assert submitted.fields == {"helpers": ("bob",), "note": "-", "share_ok": False}
+    assert submitted.fields == {"helpers": (), "note": "maybe", "share_ok": False}
     assert console.output().count("! ") == 2
 
 
