@@ -15,7 +15,9 @@ import pytest
 from tests.adapters.test_cli import PLATFORM_VARIABLES, payforward_command
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-PAIR = re.compile(r"```sh\n(?P<command>[^`]*?payforward console[^`]*?)```\n\n```text\n(?P<out>.*?)```", re.S)
+PAIR = re.compile(
+    r"```sh\n(?P<command>[^`]*?payforward console[^`]*?)```\n\n```text\n(?P<out>.*?)```", re.S
+)
 
 
 def transcripts() -> list[tuple[str, str]]:

@@ -14,7 +14,14 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from tests.adapters.discord.conftest import ALICE, GENERAL, GUILD, OTHER_GENERAL, OTHER_GUILD
+from tests.adapters.discord.conftest import (
+    ALICE,
+    GENERAL,
+    GUILD,
+    OTHER_GENERAL,
+    OTHER_GUILD,
+    Harness,
+)
 from tests.adapters.discord.fake_discord import TOKEN, FakeDiscord, text_of
 from tests.adapters.test_cli import PLATFORM_VARIABLES, payforward_command
 
@@ -173,3 +180,23 @@ async def test_two_processes_split_the_shards_on_one_database(
         logs = [await one.terminate(), await two.terminate()]
     assert [one.process.returncode, two.process.returncode] == [0, 0], logs
     assert all("Traceback" not in log for log in logs)
+
+
+async def test_connected_follows_the_gateway(bot: Harness) -> None:
+    """/readyz asks the adapter: connected while the websocket is open, again after a
+    resume, not while the gateway is gone, and not once stopped."""
+    assert bot.adapter.connected
+
+    await bot.fake.drop()
+    await bot.fake.wait_until(lambda: bot.fake.resumes >= 1, 30)
+    async with asyncio.timeout(30):
+        while not bot.adapter.connected:  # noqa: ASYNC110 - discord.py resumes on its own
+            await asyncio.sleep(0.01)
+
+    await bot.fake.close()  # Discord away: discord.py keeps retrying meanwhile
+    async with asyncio.timeout(30):
+        while bot.adapter.connected:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    await bot.adapter.stop()
+    assert not bot.adapter.connected
