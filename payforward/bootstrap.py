@@ -186,9 +186,9 @@ async def run_platforms(
             adapters["discord"] = build_discord(settings, runtime.handle)
         assert core.engine is not None
         Operations(core.engine, adapters, metrics, clock).install(server.app)
-        await server.start()
         started = False
         try:
+            await server.start()
             if await _connect_all(adapters, stop):
                 started = True
                 await runtime.start()

@@ -140,3 +140,12 @@ def test_one_name_per_setting(monkeypatch: pytest.MonkeyPatch, alias: str, value
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
 
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 3000)
+
+
+def test_make_run_says_who_you_are_in_the_console(tmp_path: Path) -> None:
+    result = payforward(tmp_path, "run", stdin=":as alice\n/payforward help\n")
+
+    assert result.returncode == 0, result.stderr
+    (notice,) = result.stderr.splitlines()
+    assert "you speak as `you`, its admin" in notice and "`:as alice`" in notice
+    assert result.stdout.startswith("you> :as alice\nalice> /payforward help\n")
