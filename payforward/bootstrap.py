@@ -13,12 +13,13 @@ import contextlib
 import gc
 import importlib.metadata
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console.adapter import ConsoleAdapter, new_id_prefix
@@ -41,6 +42,8 @@ from storage.migrate import upgrade
 from storage.uow import unit_of_work_factory
 
 GC_YOUNG_THRESHOLD = 20_000
+Mount = Callable[[web.Application, "Core"], None]
+"""Adds routes to the HTTP application before it listens (e.g. the dashboard)."""
 
 
 @dataclass(frozen=True)
@@ -153,13 +156,14 @@ async def run_platforms(
     stop: asyncio.Event | None = None,
     *,
     server: HttpServer | None = None,
+    mount: Mount | None = None,
 ) -> None:
     """Every platform whose credentials are set, until SIGINT/SIGTERM (or `stop`).
 
     One HTTP listener serves `/healthz`, `/readyz`, `/metrics` and, in HTTP mode,
-    Slack's routes; a caller may pass `server` with routes of its own already added
-    to `server.app` (the dashboard). It listens before the platforms connect, so an
-    orchestrator sees "alive, not ready" while they do.
+    Slack's routes; `mount(app, core)` adds more before it listens (the dashboard,
+    which needs the core), and a caller may pass its own `server`. It listens before
+    the platforms connect, so an orchestrator sees "alive, not ready" while they do.
     Connecting retries with growing pauses (payforward/connecting.py); a stop signal
     ends it at any moment, connecting or not. The dispatcher and scheduler start once
     every platform is connected. The dispatcher sees the adapters through the same
@@ -186,6 +190,8 @@ async def run_platforms(
             adapters["discord"] = build_discord(settings, runtime.handle)
         assert core.engine is not None
         Operations(core.engine, adapters, metrics, clock).install(server.app)
+        if mount is not None:
+            mount(server.app, core)
         started = False
         try:
             await server.start()

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 
 from payforward.checks import database_problem, platform_problems
 from payforward.settings import Settings
-from storage.db import make_engine
+from storage.db import make_engine, sqlite_file
 from storage.migrate import alembic_config
 
 CHECK_SECONDS = 15.0
@@ -62,6 +62,15 @@ def configuration(settings: Settings) -> list[Check]:
 
 async def database(settings: Settings) -> list[Check]:
     where = settings.database_url_for_display
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():  # opening it would create it: look only
+        return [
+            Check(
+                False,
+                f"database file {path} does not exist yet",
+                "`payforward db upgrade` (or `payforward run`) creates and migrates it",
+            )
+        ]
     engine = make_engine(settings.database_url)
     try:
         async with engine.connect() as conn:

@@ -79,6 +79,7 @@ async def test_each_problem_is_a_cross_with_its_fix(
     tmp_path: Path, slack: FakeSlack, discord: FakeDiscord
 ) -> None:
     env = environment(tmp_path, slack, discord) | {"SLACK_APP_TOKEN": "xapp-wrong"}
+    (tmp_path / "payforward.db").touch()  # there, but empty
     slack.granted_scopes = tuple(s for s in slack.granted_scopes if s != "files:write")
     discord.guilds.clear()
 
@@ -144,6 +145,8 @@ async def test_the_command_prints_the_lines_and_exits_1(
     assert "Traceback" not in err.decode()
     assert lines[0].startswith("✓ configuration")
     assert "✗ Discord: the bot is in no server yet" in lines
+    assert f"✗ database file {tmp_path / 'payforward.db'} does not exist yet" in lines
+    assert not (tmp_path / "payforward.db").exists()  # doctor changes nothing
     assert lines[lines.index("✗ Discord: the bot is in no server yet") + 1] == (
         "  fix: open the URL from `payforward discord invite-url` as a server admin"
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 
 from bot.clock import SystemClock
 from payforward import bootstrap
@@ -28,14 +29,18 @@ from tests.adapters.test_cli import PLATFORM_VARIABLES, payforward_command
 
 @asynccontextmanager
 async def running(
-    tmp_path: Path, fake: FakeSlack, mode: str, **overrides: Any
+    tmp_path: Path,
+    fake: FakeSlack,
+    mode: str,
+    mount: bootstrap.Mount | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[HttpServer, asyncio.Task[None], asyncio.Event]]:
     settings = settings_for(tmp_path, fake, mode, **overrides)
     await bootstrap.migrate(settings)
     server = HttpServer("127.0.0.1", 0)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        bootstrap.run_platforms(settings, SystemClock(), stop, server=server)
+        bootstrap.run_platforms(settings, SystemClock(), stop, server=server, mount=mount)
     )
     try:
         async with asyncio.timeout(10):
@@ -176,3 +181,23 @@ async def test_sigterm_stops_run_while_socket_mode_keeps_being_refused(
     pauses = [float(pause) for _, _, pause in attempts]
     assert pauses == sorted(pauses) and pauses[1] > pauses[0]
     assert "xapp-a-wrong-one" not in log and "xoxb-test-token" not in log
+
+
+async def test_other_parts_mount_routes_on_the_same_listener(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    """How the dashboard joins: `mount` gets the application and the core before the
+    listener starts."""
+    seen: list[bootstrap.Core] = []
+
+    async def hello(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.Response(text="hello")
+
+    def mount(app: aiohttp.web.Application, core: bootstrap.Core) -> None:
+        seen.append(core)
+        app.router.add_get("/hello", hello)
+
+    async with running(tmp_path, fake, "http", mount=mount) as (server, _, _):
+        await until_ready(server)
+        assert (await get(server.url + "/hello"))[:2] == (200, "hello")
+    assert len(seen) == 1
