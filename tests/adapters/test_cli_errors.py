@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from payforward.checks import platform_problems
+from payforward.cli import OneLine, _load_settings
 from payforward.settings import Settings
 from tests.adapters.test_cli import payforward
 
@@ -25,52 +27,90 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     [
         ({"DATABASE_URL": "mysql://x"}, ["run"], 2, "DATABASE_URL: unsupported database URL"),
         ({"DATABASE_URL": "sqlite:////proc/x.db"}, ["run"], 1, "cannot open the database"),
-        ({"DATABASE_URL": "sqlite:////proc/x.db"}, ["db", "upgrade"], 1, "cannot open"),
-        (
-            {"DATABASE_URL": "postgresql://pf:secret@127.0.0.1:1/pf"},
-            ["run"],
-            1,
-            "cannot open the database postgresql://pf:***@127.0.0.1:1/pf",
-        ),
         (
             {"DATABASE_URL": "postgresql://pf:secret@127.0.0.1:1/pf"},
             ["db", "upgrade"],
             1,
-            "cannot open the database",
-        ),
-        (
-            {"SLACK_BOT_TOKEN": "xoxb-1"},
-            ["run"],
-            2,
-            "neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode)",
+            "cannot open the database postgresql://pf:***@127.0.0.1:1/pf",
         ),
         ({"SLACK_APP_TOKEN": "xapp-1"}, ["run"], 2, "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN"),
-        (
-            {"SLACK_SIGNING_SECRET": "s"},
-            ["run"],
-            2,
-            "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not",
-        ),
-        ({"DISCORD_GUILD_IDS": "abc"}, ["run"], 2, "DISCORD_GUILD_IDS: must be comma-separated"),
-        ({"DISCORD_SHARD_IDS": "1"}, ["run"], 2, "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT"),
-        (
-            {"DISCORD_SHARD_IDS": "2", "DISCORD_SHARD_COUNT": "2"},
-            ["run"],
-            2,
-            "not below DISCORD_SHARD_COUNT 2",
-        ),
-        ({"LOG_FORMAT": "xml"}, ["run"], 2, "LOG_FORMAT must be text or json"),
     ],
 )
 def test_configuration_errors_are_one_line_and_an_exit_code(
     tmp_path: Path, env: dict[str, str], args: list[str], code: int, says: str
 ) -> None:
+    """One of each kind through the real command: a setting, a database, a platform."""
     result = payforward(tmp_path, *args, env=env)
 
     assert result.returncode == code, result.stderr
     assert says in one_line(result)
     assert result.stdout == ""  # the console never started
     assert "secret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL: unsupported database URL scheme 'mysql'"),
+        ({"DISCORD_GUILD_IDS": "abc"}, "DISCORD_GUILD_IDS: must be comma-separated numbers"),
+        ({"DISCORD_SHARD_IDS": "1"}, "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT"),
+        (
+            {"DISCORD_SHARD_IDS": "2", "DISCORD_SHARD_COUNT": "2"},
+            "DISCORD_SHARD_IDS [2] are not below DISCORD_SHARD_COUNT 2",
+        ),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: LOG_FORMAT must be text or json"),
+        ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL: LOG_LEVEL must be one of DEBUG"),
+    ],
+)
+def test_bad_settings_are_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(OneLine) as refused:
+        _load_settings()
+
+    assert refused.value.exit_code == 2
+    assert says in refused.value.format_message()
+    assert "\n" not in refused.value.format_message()
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        (
+            {"slack_bot_token": "xoxb-1"},
+            "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor "
+            "SLACK_SIGNING_SECRET (HTTP mode): set one of them",
+        ),
+        ({"slack_app_token": "xapp-1"}, "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not"),
+        ({"slack_signing_secret": "s"}, "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not"),
+        ({"slack_client_id": "1.2"}, "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together"),
+        ({"discord_guild_ids": "1"}, "DISCORD_GUILD_IDS set but DISCORD_TOKEN is not"),
+    ],
+)
+def test_incomplete_platform_credentials_say_what_is_missing(
+    values: dict[str, str], says: str
+) -> None:
+    settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+    assert says in " | ".join(platform_problems(settings))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"slack_bot_token": "x", "slack_app_token": "y"},
+        {"slack_bot_token": "x", "slack_signing_secret": "y"},
+        {"slack_client_id": "1", "slack_client_secret": "2", "slack_signing_secret": "3"},
+        {"discord_token": "t", "discord_shard_count": "2", "discord_shard_ids": "0"},
+        {},
+    ],
+)
+def test_complete_credentials_pass(values: dict[str, str]) -> None:
+    assert platform_problems(Settings(_env_file=None, **values)) == []  # type: ignore[arg-type]
 
 
 def test_a_listener_that_cannot_bind_is_one_line(tmp_path: Path) -> None:
