@@ -222,7 +222,7 @@ def invite_url(settings: Settings) -> None:
     from adapters.discord.invite import invite_url as url
 
     if not settings.discord_application_id:
-        raise click.UsageError("set DISCORD_APPLICATION_ID (the application's id) first")
+        raise OneLine("set DISCORD_APPLICATION_ID (the application's id) first", exit_code=2)
     click.echo(url(settings.discord_application_id))
 
 

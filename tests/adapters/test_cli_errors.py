@@ -189,3 +189,10 @@ def test_make_run_says_who_you_are_in_the_console(tmp_path: Path) -> None:
     (notice,) = result.stderr.splitlines()
     assert "you speak as `you`, its admin" in notice and "`:as alice`" in notice
     assert result.stdout.startswith("you> :as alice\nalice> /payforward help\n")
+
+
+def test_invite_url_without_the_application_id_is_one_line(tmp_path: Path) -> None:
+    result = payforward(tmp_path, "discord", "invite-url")
+
+    assert result.returncode == 2
+    assert "set DISCORD_APPLICATION_ID" in one_line(result)
