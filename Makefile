@@ -26,6 +26,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 test: lint
+	scripts/test-browser.sh
 	PAYFORWARD_TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" && \
 	  export PAYFORWARD_TEST_POSTGRES_URL && \
 	  $(BIN)/pytest -q
