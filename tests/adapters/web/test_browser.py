@@ -12,6 +12,7 @@ Chromium comes from the distribution (scripts/test-browser.sh installs it for
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -133,11 +134,16 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def chromium() -> Path:
     assert CHROMIUM.exists(), "Chromium is missing: run scripts/test-browser.sh (make test does)"
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=FLAGS, headless=True
+            executable_path=str(chromium), args=FLAGS, headless=True
         )
         try:
             yield launched
@@ -239,7 +245,7 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
     async with page.expect_download() as downloading:
         await page.get_by_role("link", name="Download my data (JSON)").click()
     download = await downloading.value
-    exported = json.loads(Path(await download.path()).read_text())
+    exported = json.loads(await asyncio.to_thread(Path(await download.path()).read_text))
     assert download.suggested_filename == "payforward-export.json"
     assert exported["member"]["id"] == "alice"
     assert exported["member"]["opted_out_of"] == ["prompts"]
