@@ -32,10 +32,6 @@ LINK = re.compile(r"(http://\S+/dashboard/signin/[\w-]+)")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def info(member_id: str) -> MemberInfo:
-    return MemberInfo(member_id, display_name=member_id.title(), is_admin=member_id in ADMINS)
-
-
 class WebWorld:
     """The bot, its dispatcher (delivering to a fake chat) and the dashboard."""
 
@@ -44,6 +40,7 @@ class WebWorld:
         self.clock = ManualClock(START)
         self.chat = FakeChat()
         self.kicks = 0
+        self.admins = set(ADMINS)  # who the platform says is an admin
         self._ids = itertools.count(1)
         self.base = ""
 
@@ -54,6 +51,7 @@ class WebWorld:
         self.bot = PayForward(self.uow, self.clock)
         self.dispatcher = Dispatcher(self.uow, self.clock, {"test": self.chat}, self.bot)
         self.app = web.Application()
+        self.app.router.add_get("/healthz", _ok)  # the listener is shared with others
         install(self.app, self.deps())
         self.runner = web.AppRunner(self.app)
         await self.runner.setup()
@@ -73,15 +71,20 @@ class WebWorld:
         await self.runner.cleanup()
         await self.engine.dispose()
 
+    def info(self, member_id: str) -> MemberInfo:
+        return MemberInfo(
+            member_id, display_name=member_id.title(), is_admin=member_id in self.admins
+        )
+
     async def cmd(
         self, who: str, command: str, text: str = "", community: str = CID, channel: str = "general"
     ) -> list[Answer]:
-        mentions = {m: info(m) for m in re.findall(r"<@([^>]+)>", text)}
+        mentions = {m: self.info(m) for m in re.findall(r"<@([^>]+)>", text)}
         answers = await self.bot.handle(
             CommandInvoked(
                 event_id=f"ev{next(self._ids)}",
                 community_id=community,
-                actor=info(who),
+                actor=self.info(who),
                 channel_id=channel,
                 command=command,
                 text=text,
@@ -145,6 +148,10 @@ class WebWorld:
         await self.cmd("frank", "ask", "Who knows a good PostgreSQL index primer?")
         await self.cmd("erin", "ask", "Erin's ask stays off community pages")
         await self.cmd("zoe", "ask", "Somebody in another community", community=OTHER)
+
+
+async def _ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
 
 
 def csrf(html: str) -> str:
