@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from bisect import bisect_right
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -337,12 +338,13 @@ async def member_page(uow: UnitOfWork, seen: Access, now: datetime, span: int) -
 
 
 def _per_week(instants: list[datetime], weeks: list[tuple[datetime, datetime]]) -> list[int]:
+    """How many of `instants` fall in each of the consecutive `weeks`."""
+    starts = [start for start, _ in weeks]
     counts = [0] * len(weeks)
     for at in instants:
-        for i, (start, end) in enumerate(weeks):
-            if start <= at < end:
-                counts[i] += 1
-                break
+        i = bisect_right(starts, at) - 1
+        if i >= 0 and at < weeks[i][1]:
+            counts[i] += 1
     return counts
 
 
