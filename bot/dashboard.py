@@ -48,8 +48,9 @@ Handler = Callable[[Context], Awaitable[list[Answer]]]
 
 
 def new_secret() -> str:
-    """256 random bits, URL-safe: a link token, a session id or a form token."""
-    return secrets.token_urlsafe(32)
+    """256 random bits as hex: a link token, a session id or a form token. Hex, so
+    that no chat's markdown can read part of a link as formatting (`_` is italics)."""
+    return secrets.token_hex(32)
 
 
 def digest(secret: str) -> str:
