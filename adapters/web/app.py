@@ -531,8 +531,9 @@ class Site:
             async with self.deps.uow() as uow:
                 who, seen = await self.member(request, uow, admin=True)
                 page = await dashboard.admin_page(uow, seen)
+            kept = {key: _text(fields, key) or ""} if key in ("timezone", "emoji") else {}
             return self._settings(
-                request, who, seen, page, status=400, problem=(key, refusal.message)
+                request, who, seen, page, status=400, problem=(key, refusal.message), entered=kept
             )
         self.wrote()
         raise self.redirect(

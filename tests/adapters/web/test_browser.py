@@ -229,6 +229,7 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
     await timezone.get_by_role("button", name="Save").click()
     problem = page.locator("p.problem")
     assert "isn't a timezone I know" in await problem.inner_text()
+    assert await page.input_value("#timezone") == "Mars/Olympus"  # kept, to correct it
     await page.screenshot(path=SHOTS / "settings-refused-desktop.png", full_page=True)
     assert all("400" in error for error in tab.errors)  # the browser notes the status
     tab.errors.clear()
