@@ -26,6 +26,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 test: lint
+	scripts/test-browser.sh
 	PAYFORWARD_TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" && \
 	  export PAYFORWARD_TEST_POSTGRES_URL && \
 	  $(BIN)/pytest -q
@@ -33,6 +34,7 @@ test: lint
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.core_throughput
 	$(BIN)/python -m bench.leaderboard
+	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.slack_http
 	$(BIN)/python -m bench.discord_interactions
 	$(BIN)/python -m bench.dispatcher_rate

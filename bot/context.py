@@ -32,6 +32,7 @@ class Context:
     member: Member
     event: Event
     config_changed: bool = False  # an admin changed the community's settings
+    dashboard_url: str | None = None  # PAYFORWARD_PUBLIC_URL: where sign-in links point
 
     @property
     def cid(self) -> str:
@@ -136,11 +137,17 @@ async def render_card(uow: UnitOfWork, community: Community, ask: Ask) -> Messag
 async def touch_member(
     uow: UnitOfWork, community_id: str, info: MemberInfo, now: datetime
 ) -> Member:
-    """The acting member, created or refreshed; writes only when something changed."""
+    """The acting member, created or refreshed; writes only when something changed.
+    The admin flag is kept as the platform last said it (when it said anything)."""
     member = await uow.members.get(community_id, info.member_id)
     if member is None:
         member = Member(
-            community_id, info.member_id, info.display_name, info.tz, last_active_at=now
+            community_id,
+            info.member_id,
+            info.display_name,
+            info.tz,
+            last_active_at=now,
+            is_admin=bool(info.is_admin),
         )
         await uow.members.save(member)
         return member
@@ -150,6 +157,7 @@ async def touch_member(
         tz=info.tz or member.tz,
         last_active_at=now,
         forgotten=False,
+        is_admin=member.is_admin if info.is_admin is None else info.is_admin,
     )
     stale = member.last_active_at is None or now - member.last_active_at >= ACTIVITY_RESOLUTION
     if stale or replace(fresh, last_active_at=member.last_active_at) != member:

@@ -259,6 +259,7 @@ HELP_LINES = (
     "`/payforward timezone Europe/Berlin` — yours, so reminders and prompts skip your night",
     "`/payforward export` — your data, sent to you by DM",
     "`/payforward forget` — delete your personal data",
+    "`/payforward dashboard` — a sign-in link to the web dashboard, by DM",
 )
 ADMIN_HELP_LINES = (
     "`{admin} config` — show the settings",
@@ -462,6 +463,41 @@ def export_message(filename: str, content: str) -> Message:
     return Message(
         blocks=(text("Here is everything payforward stores about you."),),
         attachment=Attachment(filename, content),
+    )
+
+
+# The dashboard (bot/dashboard.py).
+
+
+def dashboard_link(url: str, minutes: int) -> Message:
+    return lines(
+        text("Your payforward dashboard", style=Style.HEADING),
+        text(f"Open this link to sign in: {url}"),
+        text(
+            f"It works once, for {minutes} minutes, and only for you: don't share it.",
+            style=Style.CONTEXT,
+        ),
+    )
+
+
+def dashboard_link_sent() -> Message:
+    return say("I've sent you a sign-in link for the dashboard as a direct message.")
+
+
+def opt_outs_saved(opted_out: Sequence[str]) -> Message:
+    if not opted_out:
+        return say("Saved — you take part in everything.")
+    return say(f"Saved — you're opted out of {', '.join(opted_out)}.")
+
+
+def dashboard_off() -> Message:
+    return say("The dashboard isn't switched on for this community.")
+
+
+def dashboard_too_many(per_hour: int) -> Message:
+    return say(
+        f"You've asked for {per_hour} sign-in links this hour; use the newest one, "
+        "or ask again in a while."
     )
 
 

@@ -78,7 +78,9 @@ class Community:
 
 @dataclass(frozen=True)
 class Member:
-    """A person, by platform id. `display_name` and `tz` are personal data that `forget` erases."""
+    """A person, by platform id. `display_name` and `tz` are personal data that `forget` erases.
+    `is_admin` is what the platform last said, recorded at each of the member's events
+    (bot/context.py, touch_member): the dashboard checks its admin pages against it."""
 
     community_id: str
     member_id: str
@@ -87,6 +89,7 @@ class Member:
     opt_outs: frozenset[OptOut] = field(default_factory=frozenset)
     last_active_at: datetime | None = None
     forgotten: bool = False
+    is_admin: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ class MemberInfo:
     member_id: str
     display_name: str | None = None
     is_bot: bool = False
-    is_admin: bool = False
+    # None: the platform did not say (a Discord reaction carries no permissions), so
+    # what was recorded before stands.
+    is_admin: bool | None = False
     tz: str | None = None  # IANA name when the platform tells us
 
 

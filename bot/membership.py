@@ -98,6 +98,16 @@ def _stamp(value: datetime | None) -> str | None:
 
 async def export(ctx: Context) -> list[Answer]:
     """Everything stored about the member, as JSON, by DM (it can be long)."""
+    content = await export_document(ctx)
+    await ctx.dm(ctx.member_id, copy.export_message(EXPORT_FILENAME, content))
+    return [Reply(copy.export_ready())]
+
+
+EXPORT_FILENAME = "payforward-export.json"
+
+
+async def export_document(ctx: Context) -> str:
+    """The JSON `/payforward export` sends, and the dashboard's download."""
     m = ctx.member
     asks = await ctx.uow.asks.by_asker(ctx.cid, m.member_id)
     offers = await ctx.uow.asks.offers_by(ctx.cid, m.member_id)
@@ -141,9 +151,7 @@ async def export(ctx: Context) -> list[Answer]:
         ],
         "exported_at": ctx.now.isoformat(),
     }
-    content = json.dumps(data, indent=2, ensure_ascii=False)
-    await ctx.dm(m.member_id, copy.export_message("payforward-export.json", content))
-    return [Reply(copy.export_ready())]
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 async def set_timezone(ctx: Context, words: list[str]) -> list[Answer]:

@@ -6,7 +6,7 @@ implements `ChatAdapter`; tests use in-memory fakes of all of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -389,6 +389,99 @@ class JobRunRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SignInLink:
+    """A one-time link into the dashboard, DMed by `/payforward dashboard`."""
+
+    community_id: str
+    member_id: str
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser: a person on a platform (their id is the same in every
+    community of that platform), and the token its forms must carry."""
+
+    platform: str
+    member_id: str
+    csrf_token: str
+    expires_at: datetime
+
+
+class SignInRepository(Protocol):
+    """Sign-in links and dashboard sessions (bot/dashboard.py). Only hashes of their
+    secrets are stored: a copy of the database opens no session."""
+
+    async def add_link(self, token_hash: str, link: SignInLink, now: datetime) -> None: ...
+
+    async def links_since(self, community_id: str, member_id: str, since: datetime) -> int:
+        """How many links the member was sent since `since`."""
+        ...
+
+    async def link(self, token_hash: str) -> SignInLink | None: ...
+
+    async def use_link(self, token_hash: str, now: datetime) -> bool:
+        """Mark the link used if it is unused and unexpired at `now`; False otherwise,
+        so two requests racing with one link start one session."""
+        ...
+
+    async def add_session(self, session_hash: str, session: WebSession, now: datetime) -> None: ...
+
+    async def session(self, session_hash: str, now: datetime) -> WebSession | None:
+        """The session, unless it is unknown or expired at `now`."""
+        ...
+
+    async def end_session(self, session_hash: str) -> None: ...
+
+    async def end_sessions_of(self, platform: str, member_id: str) -> None: ...
+
+    async def prune(self, now: datetime) -> int:
+        """Delete links and sessions expired before `now`; returns how many."""
+        ...
+
+
+class DashboardQueries(Protocol):
+    """What the dashboard reads beyond the weekly report: each bounded, on an index."""
+
+    async def communities_of(self, platform: str, member_id: str) -> list[str]:
+        """Ids of the communities of `platform` where the member is known and not
+        forgotten, in id order."""
+        ...
+
+    async def names(self, community_id: str, member_ids: Collection[str]) -> dict[str, str]:
+        """Display names of those members that have one."""
+        ...
+
+    async def people_helped(
+        self,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+    ) -> list[int]:
+        """For each week: distinct members who received a confirmed give from someone
+        else. A week that ended by `settled_before` may be stored and read back."""
+        ...
+
+    async def member_gives(
+        self, community_id: str, member_id: str, start: datetime, end: datetime
+    ) -> tuple[list[datetime], list[datetime]]:
+        """When the member's confirmed member-to-member gives in [start, end) were
+        confirmed: (given, received)."""
+        ...
+
+    async def member_chain_ends(self, community_id: str, member_id: str, limit: int) -> list[int]:
+        """Ids of recent confirmed gives on a chain through the member: ones they gave
+        or received that follow an earlier give, and ones that follow a give of theirs
+        (up to `limit` of each)."""
+        ...
+
+    async def channels(self, community_id: str, limit: int) -> list[str]:
+        """Channels the community's asks were posted in, most recent first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -399,6 +492,8 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     events: EventLog
     jobs: JobRunRepository
+    sign_ins: SignInRepository
+    dashboard: DashboardQueries
 
     async def __aenter__(self) -> UnitOfWork: ...
 

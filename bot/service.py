@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from bot import admin, asking, copy, followups, giving, membership, prompts
+from bot import admin, asking, copy, dashboard, followups, giving, membership, prompts
 from bot.context import Context, Refusal, queue_card_edit, render_card, touch_member
 from bot.domain import AskStatus, Community
 from bot.events import (
@@ -60,11 +60,13 @@ class PayForward:
         clock: Clock,
         on_config: ConfigListener | None = None,
         observer: Observer | None = None,
+        dashboard_url: str | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self.observer: Observer = observer or Silent()
         self.on_config = on_config
+        self.dashboard_url = dashboard_url  # where `/payforward dashboard` links point
         # With a listener, what an event queues for now is claimed in its own
         # transaction and handed over at commit: no claim of its own, no wait for a tick.
         self.on_queued: QueuedListener | None = None
@@ -89,7 +91,13 @@ class PayForward:
             elapsed = time.perf_counter() - started
             self.observer.event_handled(type(event).__name__, outcome, elapsed)
 
-    async def _handle(self, event: Event) -> list[Answer] | None:
+    async def perform(self, event: Event, use_case: Handler) -> list[Answer]:
+        """Run `use_case` for `event` in the event's unit of work, as `handle` runs a
+        command: for an adapter that calls use cases by name (the dashboard's forms). A
+        Refusal reaches the caller, which shows it its own way; nothing is saved then."""
+        return await self._handle(event, use_case) or []
+
+    async def _handle(self, event: Event, use_case: Handler | None = None) -> list[Answer] | None:
         """The event's unit of work; None when it was handled before (a redelivery)."""
         now = self._clock.now()
         async with self._uow() as uow:
@@ -98,8 +106,8 @@ class PayForward:
             on_queued = self._hand_over(uow, now)
             community = await community_of(uow, event.community_id)
             member = await touch_member(uow, event.community_id, event.actor, now)
-            ctx = Context(uow, now, community, member, event)
-            answers = await route(ctx)
+            ctx = Context(uow, now, community, member, event, dashboard_url=self.dashboard_url)
+            answers = await (use_case or route)(ctx)
             await self._commit(uow, now, on_queued)
         if ctx.config_changed and self.on_config is not None:
             await self.on_config(event.community_id)
@@ -232,12 +240,14 @@ async def payforward(ctx: Context, words: list[str]) -> list[Answer]:
         return await membership.forget_prompt(ctx)
     if sub == "config":
         return await admin.configure(ctx, rest)
+    if sub == "dashboard" and not rest:
+        return await dashboard.send_link(ctx)
     unknown = None if sub == "help" else " ".join(words)
     return [Reply(help_for(ctx, unknown=unknown))]
 
 
 def help_for(ctx: Context, unknown: str | None) -> Message:
-    return copy.help_message(ctx.event.actor.is_admin, unknown, ctx.community.platform)
+    return copy.help_message(bool(ctx.event.actor.is_admin), unknown, ctx.community.platform)
 
 
 async def button(ctx: Context, event: ButtonPressed) -> list[Answer]:

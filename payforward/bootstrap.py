@@ -78,7 +78,9 @@ async def open_core(
     engine = make_engine(settings.database_url)
     try:
         uow = unit_of_work_factory(engine)
-        bot = PayForward(uow, clock, observer=observer)
+        bot = PayForward(
+            uow, clock, observer=observer, dashboard_url=settings.dashboard_url
+        )
         buckets = {
             name: TokenBucket(rate, burst) for name, (rate, burst) in settings.rates().items()
         }

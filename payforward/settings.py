@@ -9,6 +9,7 @@ the README documents (no `HTTP_PORT` beside `PAYFORWARD_HTTP_PORT`).
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None
     http_host: str = Field(default="127.0.0.1", validation_alias="PAYFORWARD_HTTP_HOST")
     http_port: int = Field(default=3000, ge=0, le=65535, validation_alias="PAYFORWARD_HTTP_PORT")
+    # Where members reach the listener (behind a proxy: its https address); the
+    # dashboard's sign-in links point there. Unset: http://HOST:PORT.
+    public_url: str | None = Field(default=None, validation_alias="PAYFORWARD_PUBLIC_URL")
     slack_client_id: str | None = None  # with the secret: multi-workspace OAuth install (HTTP mode)
     slack_client_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
@@ -69,6 +73,7 @@ class Settings(BaseSettings):
         "discord_gateway_url",
         "discord_shard_count",
         "discord_shard_ids",
+        "public_url",
         mode="before",
     )
     @classmethod
@@ -138,6 +143,25 @@ class Settings(BaseSettings):
     def shard_ids(self) -> list[int]:
         """This process's Discord shards; empty: all of DISCORD_SHARD_COUNT."""
         return [int(part) for part in _parts(self.discord_shard_ids or "")]
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError(
+                "PAYFORWARD_PUBLIC_URL must be an http(s) address like https://pf.example.com"
+            )
+        return value.strip().rstrip("/")
+
+    @property
+    def dashboard_url(self) -> str:
+        """PAYFORWARD_PUBLIC_URL, or the listener's own address when it is unset."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def slack_oauth(self) -> bool:

@@ -118,6 +118,8 @@ class MemberRow(Base):
             sqlite_where=text("optout_leaderboard = 1"),
             postgresql_where=text("optout_leaderboard = true"),
         ),
+        # The dashboard's list of a person's communities (storage/dashboard.py).
+        Index("ix_members_member", "member_id"),
     )
 
     community_id: Mapped[str] = mapped_column(primary_key=True)
@@ -129,6 +131,8 @@ class MemberRow(Base):
     optout_reminders: Mapped[bool]
     last_active_at: Mapped[datetime | None]
     forgotten: Mapped[bool]
+    # As the platform said at the member's latest event that said (bot/context.py).
+    is_admin: Mapped[bool] = mapped_column(server_default=false())
 
 
 class AskRow(Base):
@@ -310,6 +314,53 @@ class WeekCountRow(Base):
     gives: Mapped[int]
 
 
+class SignInLinkRow(Base):
+    """A one-time dashboard sign-in link (storage/sign_ins.py): only its token's hash."""
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (
+        # links_since: how many links a member asked for lately.
+        Index("ix_sign_in_links_member", "community_id", "member_id", "created_at"),
+        Index("ix_sign_in_links_expires", "expires_at"),  # prune
+    )
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    community_id: Mapped[str]
+    member_id: Mapped[str]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A dashboard session, shared by every process on the database: only its id's hash."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        Index("ix_web_sessions_member", "platform", "member_id"),  # end_sessions_of
+        Index("ix_web_sessions_expires", "expires_at"),  # prune
+    )
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str]
+    member_id: Mapped[str]
+    csrf_token: Mapped[str]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class WeekPeopleRow(Base):
+    """A finished week's count of people helped, for the dashboard's charts: counted
+    once, like week_counts (storage/dashboard.py, people_helped)."""
+
+    __tablename__ = "week_people"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    week_start: Mapped[datetime] = mapped_column(primary_key=True)
+    week_end: Mapped[datetime] = mapped_column(primary_key=True)
+    helped: Mapped[int]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -323,3 +374,6 @@ outbox = _table(OutboxRow)
 processed_events = _table(ProcessedEventRow)
 job_runs = _table(JobRunRow)
 week_counts = _table(WeekCountRow)
+sign_in_links = _table(SignInLinkRow)
+web_sessions = _table(WebSessionRow)
+week_people = _table(WeekPeopleRow)

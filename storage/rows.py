@@ -100,6 +100,7 @@ def member_values(member: Member) -> Values:
         "tz": member.tz,
         "last_active_at": member.last_active_at,
         "forgotten": member.forgotten,
+        "is_admin": member.is_admin,
     }
     for opt_out, column in OPT_OUT_COLUMNS.items():
         values[column.name] = opt_out in member.opt_outs
@@ -115,6 +116,7 @@ def member_from_row(row: Row[Any]) -> Member:
         opt_outs=frozenset(o for o, column in OPT_OUT_COLUMNS.items() if getattr(row, column.name)),
         last_active_at=row.last_active_at,
         forgotten=row.forgotten,
+        is_admin=row.is_admin,
     )
 
 

@@ -12,12 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.ports import (
     AskRepository,
     CommunityRepository,
+    DashboardQueries,
     EventLog,
     GiveRepository,
     JobRunRepository,
     MemberRepository,
     OutboxRepository,
+    SignInRepository,
 )
+from storage.dashboard import SqlDashboardQueries
 from storage.db import sqlite_pragmas
 from storage.inline import InlineDatabase
 from storage.repositories import (
@@ -29,6 +32,7 @@ from storage.repositories import (
     SqlMemberRepository,
     SqlOutboxRepository,
 )
+from storage.sign_ins import SqlSignInRepository
 from storage.sql import Conn
 
 Connect = Callable[[], Awaitable[Conn]]
@@ -54,6 +58,8 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     events: EventLog
     jobs: JobRunRepository
+    sign_ins: SignInRepository
+    dashboard: DashboardQueries
 
     def __init__(self, connect: Connect, turn: asyncio.Lock | None = None) -> None:
         self._connect = connect
@@ -77,6 +83,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(conn)
         self.events = SqlEventLog(conn)
         self.jobs = SqlJobRunRepository(conn)
+        self.sign_ins = SqlSignInRepository(conn)
+        self.dashboard = SqlDashboardQueries(conn)
         return self
 
     async def __aexit__(

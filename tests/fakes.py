@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -29,7 +29,7 @@ from bot.domain import (
     PairWeek,
 )
 from bot.messages import Delivered, Delivery, Message, Priority, Target
-from bot.ports import FollowUpMarks, JobClaim, OutboxItem
+from bot.ports import FollowUpMarks, JobClaim, OutboxItem, SignInLink, WebSession
 
 
 @dataclass
@@ -62,6 +62,9 @@ class FakeState:
     outbox: dict[int, _Row] = field(default_factory=dict)
     events: dict[tuple[str, str], datetime] = field(default_factory=dict)  # → first seen
     job_runs: dict[tuple[str, str, str], _JobRun] = field(default_factory=dict)
+    sign_in_links: dict[str, SignInLink] = field(default_factory=dict)  # by token hash
+    link_times: dict[str, datetime] = field(default_factory=dict)  # token hash → created
+    web_sessions: dict[str, WebSession] = field(default_factory=dict)  # by session hash
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -615,6 +618,115 @@ class FakeJobRuns:
         return len(gone)
 
 
+class FakeSignIns:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    async def add_link(self, token_hash: str, link: SignInLink, now: datetime) -> None:
+        self.s.sign_in_links[token_hash] = link
+        self.s.link_times[token_hash] = now
+
+    async def links_since(self, community_id: str, member_id: str, since: datetime) -> int:
+        return sum(
+            (link.community_id, link.member_id) == (community_id, member_id)
+            and self.s.link_times[token_hash] >= since
+            for token_hash, link in self.s.sign_in_links.items()
+        )
+
+    async def link(self, token_hash: str) -> SignInLink | None:
+        return self.s.sign_in_links.get(token_hash)
+
+    async def use_link(self, token_hash: str, now: datetime) -> bool:
+        link = self.s.sign_in_links.get(token_hash)
+        if link is None or link.used_at is not None or link.expires_at <= now:
+            return False
+        self.s.sign_in_links[token_hash] = replace(link, used_at=now)
+        return True
+
+    async def add_session(self, session_hash: str, session: WebSession, now: datetime) -> None:
+        self.s.web_sessions[session_hash] = session
+
+    async def session(self, session_hash: str, now: datetime) -> WebSession | None:
+        session = self.s.web_sessions.get(session_hash)
+        return session if session is not None and session.expires_at > now else None
+
+    async def end_session(self, session_hash: str) -> None:
+        self.s.web_sessions.pop(session_hash, None)
+
+    async def end_sessions_of(self, platform: str, member_id: str) -> None:
+        for key, session in list(self.s.web_sessions.items()):
+            if (session.platform, session.member_id) == (platform, member_id):
+                del self.s.web_sessions[key]
+
+    async def prune(self, now: datetime) -> int:
+        links = [k for k, link in self.s.sign_in_links.items() if link.expires_at <= now]
+        sessions = [k for k, session in self.s.web_sessions.items() if session.expires_at <= now]
+        for k in links:
+            del self.s.sign_in_links[k], self.s.link_times[k]
+        for k in sessions:
+            del self.s.web_sessions[k]
+        return len(links) + len(sessions)
+
+
+class FakeDashboard:
+    def __init__(self, s: FakeState) -> None:
+        self.s = s
+
+    def _scored(self, community_id: str) -> list[Give]:
+        return [g for g in self.s.gives.values() if g.community_id == community_id and _person(g)]
+
+    async def communities_of(self, platform: str, member_id: str) -> list[str]:
+        return sorted(
+            cid
+            for (cid, mid), m in self.s.members.items()
+            if mid == member_id and cid.startswith(f"{platform}:") and not m.forgotten
+        )
+
+    async def names(self, community_id: str, member_ids: Collection[str]) -> dict[str, str]:
+        found = (self.s.members.get((community_id, m)) for m in set(member_ids))
+        return {m.member_id: m.display_name for m in found if m and m.display_name}
+
+    async def people_helped(
+        self,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+    ) -> list[int]:
+        gives = self._scored(community_id)
+        return [
+            len({g.receiver_id for g in gives if start <= g.confirmed_at < end})  # type: ignore[operator]
+            for start, end in weeks
+        ]
+
+    async def member_gives(
+        self, community_id: str, member_id: str, start: datetime, end: datetime
+    ) -> tuple[list[datetime], list[datetime]]:
+        window = [g for g in self._scored(community_id) if start <= g.confirmed_at < end]  # type: ignore[operator]
+        given = [g.confirmed_at for g in window if g.giver_id == member_id]
+        received = [g.confirmed_at for g in window if g.receiver_id == member_id]
+        return given, received  # type: ignore[return-value]
+
+    async def member_chain_ends(self, community_id: str, member_id: str, limit: int) -> list[int]:
+        def latest(gives: list[Give]) -> list[Give]:
+            return sorted(gives, key=lambda g: (g.confirmed_at, g.id), reverse=True)[:limit]  # type: ignore[arg-type,return-value]
+
+        gives = self._scored(community_id)
+        linked = [g for g in gives if g.follows is not None]
+        ends = latest([g for g in linked if g.giver_id == member_id])
+        ends += latest([g for g in linked if g.receiver_id == member_id])
+        mine = {g.id for g in latest([g for g in gives if g.giver_id == member_id])}
+        ends += latest([g for g in linked if g.follows in mine])
+        return list(dict.fromkeys(g.id for g in ends))
+
+    async def channels(self, community_id: str, limit: int) -> list[str]:
+        asks = sorted(
+            (a for a in self.s.asks.values() if a.community_id == community_id),
+            key=lambda a: a.created_at,
+            reverse=True,
+        )
+        return list(dict.fromkeys(a.channel_id for a in asks))[:limit]
+
+
 class FakeDatabase:
     """Shared by every unit of work made from it, like a real database."""
 
@@ -639,6 +751,8 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self.state)
         self.events = FakeEvents(self.state)
         self.jobs = FakeJobRuns(self.state)
+        self.sign_ins = FakeSignIns(self.state)
+        self.dashboard = FakeDashboard(self.state)
         return self
 
     async def __aexit__(

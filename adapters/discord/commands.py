@@ -119,6 +119,11 @@ async def forget(interaction: discord.Interaction) -> None:
     await _sub(interaction, "forget")
 
 
+@payforward.command(name="dashboard", description="A sign-in link to the web dashboard, by DM")
+async def dashboard(interaction: discord.Interaction) -> None:
+    await _sub(interaction, "dashboard")
+
+
 @payforward.command(name="help", description="What payforward can do")
 async def help_(interaction: discord.Interaction) -> None:
     await _sub(interaction, "help")

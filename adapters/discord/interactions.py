@@ -134,7 +134,9 @@ class Bridge:
             self._remember(user)
             actor = translate.member_info(user)
         else:
-            actor = MemberInfo(str(payload.user_id), self._names.get(payload.user_id))
+            actor = MemberInfo(
+                str(payload.user_id), self._names.get(payload.user_id), is_admin=None
+            )
         event = translate.reaction_event(payload, actor)
         # One message's reactions are handled in the order they arrived (the lock is
         # FIFO), so a quick un-react and re-react cannot overtake each other.

@@ -47,7 +47,8 @@ def is_admin(permissions: discord.Permissions) -> bool:
     return permissions.manage_guild or permissions.administrator
 
 
-def member_info(user: discord.abc.User, *, admin: bool = False) -> MemberInfo:
+def member_info(user: discord.abc.User, *, admin: bool | None = None) -> MemberInfo:
+    """`admin` None: not known here (only an interaction carries the member's permissions)."""
     return MemberInfo(
         member_id=str(user.id),
         display_name=user.display_name,

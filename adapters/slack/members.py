@@ -53,7 +53,7 @@ class Members:
             # for once; the failed lookup is not remembered.
             log.warning("users.info failed for %s: %s", user_id, error)
             self._cache.pop(key, None)
-            info = MemberInfo(user_id)
+            info = MemberInfo(user_id, is_admin=None)  # unknown: the recorded flag stands
         future.set_result(info)
         return info
 

@@ -241,3 +241,17 @@ async def test_no_hot_path_reads_a_whole_table_or_community(plan_of: Any, query:
         if words[:1] == ["SCAN"]:  # the chain walk's own rows, or SELECT EXISTS (…)
             assert words[1] in ("chain", "CONSTANT"), plan
         assert not line.endswith("(community_id=?)"), plan
+
+
+async def test_the_dashboards_reads_stay_on_their_indexes(plan_of: Any) -> None:
+    plan = await plan_of(lambda uow: uow.dashboard.people_helped(C, [(START, END)], START))
+    assert f"USING COVERING INDEX {RANGE}" in plan
+    plan = await plan_of(lambda uow: uow.dashboard.member_gives(C, "U1", START, END))
+    assert "ix_gives_pair (community_id=? AND giver_id=?" in plan
+    assert "ix_gives_receiver (community_id=? AND receiver_id=? AND confirmed_at>?" in plan
+    plan = await plan_of(lambda uow: uow.dashboard.member_chain_ends(C, "U1", 10))
+    assert "ix_gives_pair (community_id=? AND giver_id=?" in plan
+    assert "ix_gives_receiver (community_id=? AND receiver_id=?" in plan
+    assert "SCAN gives" not in plan
+    plan = await plan_of(lambda uow: uow.dashboard.communities_of("slack", "U1"))
+    assert "ix_members_member (member_id=?)" in plan

@@ -1,4 +1,4 @@
-"""`bot/` is the core: it must never import a platform or database library."""
+"""`bot/` is the core: it must never import a platform, database or web library."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-FORBIDDEN = ("slack_bolt", "slack_sdk", "discord", "sqlalchemy", "aiosqlite", "asyncpg", "alembic")
+FORBIDDEN = (
+    "slack_bolt",
+    "slack_sdk",
+    "discord",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "alembic",
+    "aiohttp",
+    "jinja2",
+)
 FORBIDDEN_LOCAL = ("adapters", "storage", "payforward")
 CORE = Path(__file__).resolve().parents[2] / "bot"
 

@@ -289,3 +289,34 @@ async def test_the_weekly_prompt_arrives_by_dm_and_sharing_opens_a_modal(bot: Ha
     assert response["type"] == 9
     assert response["data"]["custom_id"].startswith(f"pf:{GUILD}:form:share")
     assert len(response["data"]["components"]) == 3  # what, with whom, OK to mention
+
+
+async def test_dashboard_sends_a_sign_in_link_by_dm(bot: Harness) -> None:
+    asked = await bot.command(ALICE, "payforward", [sub("dashboard")])
+
+    assert "sign-in link" in text_of((await bot.callback(asked))["data"])
+    [dm] = await bot.fake.wait_for(bot.fake.dm_to(ALICE))
+    assert "/dashboard/signin/" in text_of(dm.body)
+
+
+async def test_the_admin_flag_is_kept_from_interactions_not_from_reactions(
+    bot: Harness,
+) -> None:
+    """Manage Server arrives with interactions only; a reaction says nothing of it, so
+    the flag the dashboard checks stays what the last interaction said."""
+    config = {"type": 2, "name": "config", "options": [sub("show")]}
+    shown = await bot.command(BOB, "payforward-admin", [config], admin=True)
+    await bot.callback(shown)
+    card, _ = await bot.ask(ALICE, "Who knows Postgres locks?")
+
+    await bot.fake.react(GUILD, GENERAL, int(card["id"]), BOB)
+    await bot.fake.wait_for(bot.fake.dm_to(ALICE))
+    async with bot.core.uow() as uow:
+        bob = await uow.members.get(f"discord:{GUILD}", str(BOB))
+    assert bob is not None and bob.is_admin
+
+    plain = await bot.command(BOB, "payforward", [sub("me")])
+    await bot.callback(plain)
+    async with bot.core.uow() as uow:
+        bob = await uow.members.get(f"discord:{GUILD}", str(BOB))
+    assert bob is not None and not bob.is_admin

@@ -63,6 +63,7 @@ async def test_commands_are_registered_globally_with_admin_ones_gated(bot: Harne
         "timezone",
         "export",
         "forget",
+        "dashboard",
         "help",
     }
 
