@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import importlib.metadata
+import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from adapters.console.adapter import ConsoleAdapter, new_id_prefix
 from adapters.console.cards import EarlierCards
 from adapters.console.members import CONSOLE_COMMUNITY, Roster
 from adapters.console.session import ClockHook, ConsoleSession
+from adapters.web import WebDeps, install
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Dispatcher
 from bot.jobs import Jobs, Ran, step_through
@@ -34,12 +36,14 @@ from bot.ports import ChatAdapter, Clock, UnitOfWorkFactory
 from bot.service import PayForward
 from bot.throttle import TokenBucket
 from payforward.health import Operations
-from payforward.http import HttpServer
+from payforward.http import HttpServer, ListenError
 from payforward.metrics import Metrics
 from payforward.settings import Settings
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.uow import unit_of_work_factory
+
+log = logging.getLogger(__name__)
 
 GC_YOUNG_THRESHOLD = 20_000
 Mount = Callable[[web.Application, "Core"], None]
@@ -78,9 +82,7 @@ async def open_core(
     engine = make_engine(settings.database_url)
     try:
         uow = unit_of_work_factory(engine)
-        bot = PayForward(
-            uow, clock, observer=observer, dashboard_url=settings.dashboard_url
-        )
+        bot = PayForward(uow, clock, observer=observer, dashboard_url=settings.dashboard_url)
         buckets = {
             name: TokenBucket(rate, burst) for name, (rate, burst) in settings.rates().items()
         }
@@ -99,18 +101,24 @@ async def run_console(
     output: TextIO,
     interactive: bool,
     on_clock: ClockHook | None = None,
+    serve: bool = False,
 ) -> None:
     """The console community, until `:quit` or the end of `input`.
 
     The database must be migrated first (`migrate`). One id prefix serves the adapter's
     message ids and the session's event ids, so they stay unique across sessions that
-    share a database file.
+    share a database file. With `serve`, the HTTP listener serves the dashboard too, so
+    `/payforward dashboard` can be tried with no tokens; an address in use only costs
+    the dashboard, never the console.
     """
     roster = Roster()
     prefix = new_id_prefix()
     adapter = ConsoleAdapter(output, roster, id_prefix=prefix)
+    server = HttpServer(settings.http_host, settings.http_port) if serve else None
     async with open_core(settings, clock, {adapter.platform: adapter}) as core:
         await adapter.start()
+        if server is not None:
+            server = await _console_dashboard(server, core, settings)
         try:
             session = ConsoleSession(
                 bot=core.bot,
@@ -127,7 +135,30 @@ async def run_console(
             )
             await session.run()
         finally:
+            if server is not None:
+                await server.stop()
             await adapter.stop()
+
+
+async def _console_dashboard(
+    server: HttpServer, core: Core, settings: Settings
+) -> HttpServer | None:
+    """The listener with the dashboard, started; None (and one line why) when it can't."""
+    sends: set[asyncio.Task[int]] = set()
+
+    def deliver() -> None:  # what a dashboard form queued shows up in the console
+        task = asyncio.create_task(core.dispatcher.drain())
+        sends.add(task)
+        task.add_done_callback(sends.discard)
+
+    try:
+        server.bind()
+    except ListenError as error:
+        log.warning("the dashboard is not served: %s", error)
+        return None
+    serve_dashboard(server, core, settings, deliver)
+    await server.start()
+    return server
 
 
 async def run_job(settings: Settings, job: str, at: datetime) -> list[Ran]:
@@ -136,6 +167,16 @@ async def run_job(settings: Settings, job: str, at: datetime) -> list[Ran]:
     clock = SystemClock()
     async with open_core(settings, clock, {}) as core:
         return await core.jobs.run(job, at, clock.now())
+
+
+def serve_dashboard(
+    server: HttpServer, core: Core, settings: Settings, kick: Callable[[], None]
+) -> None:
+    """Add the web dashboard to the listener (bound already, so that sign-in links
+    name its port when PAYFORWARD_PUBLIC_URL is unset)."""
+    url = settings.public_url or server.url
+    core.bot.dashboard_url = url
+    install(server.app, WebDeps(core.uow, core.clock, core.bot, url, kick=kick))
 
 
 def _step_through(core: Core, clock: ManualClock, adapter: ConsoleAdapter) -> ClockHook:
@@ -178,8 +219,10 @@ async def run_platforms(
     stop = stop or _shutdown_event()
     metrics = Metrics(version())
     server = server or HttpServer(settings.http_host, settings.http_port)
+    server.bind()
     async with open_core(settings, clock, adapters, observer=metrics) as core:
         runtime = Runtime(core)
+        serve_dashboard(server, core, settings, runtime.kick)
         scheduler = Scheduler(core.jobs, core.uow, clock, runtime.kick)
         core.bot.on_config = scheduler.sync
         if settings.slack_enabled:
@@ -197,6 +240,7 @@ async def run_platforms(
         started = False
         try:
             await server.start()
+            log.info("HTTP: listening on %s (/healthz, /readyz, /metrics, /dashboard)", server.url)
             if await _connect_all(adapters, stop):
                 started = True
                 await runtime.start()

@@ -287,6 +287,7 @@ def _run_console(
             input=sys.stdin,
             output=sys.stdout,
             interactive=sys.stdin.isatty(),
+            serve=True,
         )
 
     asyncio.run(session())

@@ -8,11 +8,9 @@ when the server starts.
 
 from __future__ import annotations
 
-import logging
+import socket
 
 from aiohttp import web
-
-log = logging.getLogger(__name__)
 
 
 class HttpServer:
@@ -22,41 +20,56 @@ class HttpServer:
         self.app = web.Application()
         self._host = host
         self._port = port
+        self._socket: socket.socket | None = None
         self._runner: web.AppRunner | None = None
 
     @property
     def port(self) -> int:
         """The port actually bound (PAYFORWARD_HTTP_PORT=0 picks a free one)."""
-        if self._runner is None or not self._runner.addresses:
+        if self._socket is None:
             return self._port
-        return int(self._runner.addresses[0][1])
+        return int(self._socket.getsockname()[1])
 
     @property
     def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
 
-    async def start(self) -> None:
-        """Listen; an address already in use fails here, as an OSError."""
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
-        await runner.setup()
+    def bind(self) -> None:
+        """Take the address now, before routes are added, so that what links to the
+        listener (the dashboard's sign-in links) knows its port. `ListenError` when the
+        address is in use or not allowed."""
+        if self._socket is not None:
+            return
         try:
-            await web.TCPSite(runner, self._host, self._port).start()
+            family = socket.getaddrinfo(self._host, self._port, type=socket.SOCK_STREAM)[0][0]
+            self._socket = socket.create_server((self._host, self._port), family=family)
         except OSError as error:
-            await runner.cleanup()
             raise ListenError(
                 f"cannot listen on {self._host}:{self._port} ({error.strerror or error}); "
                 "set PAYFORWARD_HTTP_HOST / PAYFORWARD_HTTP_PORT"
             ) from None
+
+    async def start(self) -> None:
+        """Serve on the bound address (binding it first if need be)."""
+        self.bind()
+        assert self._socket is not None
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.SockSite(runner, self._socket).start()
         except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner
-        log.info("HTTP: listening on %s (/healthz, /readyz, /metrics)", self.url)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
 
 class ListenError(RuntimeError):

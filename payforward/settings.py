@@ -143,6 +143,7 @@ class Settings(BaseSettings):
     def shard_ids(self) -> list[int]:
         """This process's Discord shards; empty: all of DISCORD_SHARD_COUNT."""
         return [int(part) for part in _parts(self.discord_shard_ids or "")]
+
     @field_validator("public_url")
     @classmethod
     def _web_address(cls, value: str | None) -> str | None:

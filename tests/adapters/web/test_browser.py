@@ -116,7 +116,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     base = f"http://{host}:{port}"
     try:
         output = io.StringIO()
-        settings = Settings(database_url=url, public_url=base)
+        settings = Settings(database_url=url, PAYFORWARD_PUBLIC_URL=base)
         await run_console(
             settings,
             member="alice",
