@@ -493,3 +493,16 @@ def refusal(words: str) -> Message:
 
 def oops() -> Message:
     return say("Sorry — something went wrong on my side and nothing was saved. Please try again.")
+
+
+def storage_unavailable() -> Message:
+    """After the bounded wait for the database ran out (bot.faults.Patience)."""
+    return say(
+        "Sorry — my database has been unreachable for a couple of minutes, so nothing was "
+        "saved. Please try again in a little while."
+    )
+
+
+def not_for_you() -> Message:
+    """A button or form from a community the member is not part of; says nothing of it."""
+    return say("That button isn't one I can act on for you. Nothing was saved.")

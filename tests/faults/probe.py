@@ -15,15 +15,14 @@ import json
 import logging
 import shutil
 import sqlite3
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bot.clock import SystemClock
 from bot.events import CommandInvoked, MemberInfo
@@ -143,13 +142,19 @@ async def probe_malformed(tmp: Path) -> Row:
                 statuses.append(await _post_signed(slack, b"\xff\xfe\xfa", "application/json"))
                 no_user = payloads.reaction("T1", "U1", "C1", "1.1")
                 del no_user["event"]["user"]
-                statuses.append(await _post_signed(slack, json.dumps(no_user).encode(), "application/json"))
+                statuses.append(
+                    await _post_signed(slack, json.dumps(no_user).encode(), "application/json")
+                )
                 no_id = payloads.reaction("T1", "U1", "C1", "1.1")
                 del no_id["event_id"]
-                statuses.append(await _post_signed(slack, json.dumps(no_id).encode(), "application/json"))
+                statuses.append(
+                    await _post_signed(slack, json.dumps(no_id).encode(), "application/json")
+                )
                 slash = payloads.slash("T1", "U1", "/ask", "hello", fake.response_url())
                 del slash["user_id"]
-                statuses.append(await _post_signed(slack, urllib.parse.urlencode(slash).encode(), form))
+                statuses.append(
+                    await _post_signed(slack, urllib.parse.urlencode(slash).encode(), form)
+                )
                 press = {
                     "type": "block_actions",
                     "team": {"id": "T1"},
@@ -232,7 +237,12 @@ async def probe_forget(tmp: Path) -> Row:
                 "user": {"id": "UALICE", "team_id": "T1"},
                 "trigger_id": f"t.{time.monotonic_ns()}",
                 "channel": {"id": "C1"},
-                "container": {"type": "message", "channel_id": "C1", "message_ts": "9.9", "is_ephemeral": True},
+                "container": {
+                    "type": "message",
+                    "channel_id": "C1",
+                    "message_ts": "9.9",
+                    "is_ephemeral": True,
+                },
                 "actions": [{"type": "button", "action_id": "forget_confirm", "value": ""}],
                 "response_url": fake.response_url(),
             }
@@ -267,7 +277,9 @@ async def probe_slack_500(tmp: Path) -> Row:
         async for slack in open_slack(tmp, fake, "http"):
             LOG.reset()
             for _ in range(5):
-                fake.fail_next("chat.postMessage", "", status=500, body="<html>502 Bad Gateway</html>")
+                fake.fail_next(
+                    "chat.postMessage", "", status=500, body="<html>502 Bad Gateway</html>"
+                )
             for n in range(5):
                 await slack.command("U1", "/ask", f"question {n}")
             await slack.settle(within=60)
@@ -312,12 +324,16 @@ async def probe_postgres_down(tmp: Path) -> Row:
 
                 async def recorded() -> bool:
                     offers = await _count(slack, "SELECT count(*) FROM offers")
-                    asks = await _count(slack, "SELECT count(*) FROM asks WHERE text LIKE 'outage ask%'")
+                    asks = await _count(
+                        slack, "SELECT count(*) FROM asks WHERE text LIKE 'outage ask%'"
+                    )
                     return offers == 5 and asks == 5
 
                 await _wait(recorded, 30)
                 offers = await _count(slack, "SELECT count(*) FROM offers")
-                asks = await _count(slack, "SELECT count(*) FROM asks WHERE text LIKE 'outage ask%'")
+                asks = await _count(
+                    slack, "SELECT count(*) FROM asks WHERE text LIKE 'outage ask%'"
+                )
                 nul = await _count(slack, "SELECT count(*) FROM asks WHERE text LIKE 'a NUL%'")
                 row.requests = 11
                 row.tracebacks = LOG.count
@@ -414,7 +430,9 @@ async def probe_discord_custom_ids(tmp: Path) -> Row:
     await bootstrap.migrate(Settings(_env_file=None, database_url=f"sqlite:///{template}"))  # type: ignore[call-arg]
     try:
         async with running(tmp, template, fake) as bot:
-            card, _ = await bot.ask(discord_world.ALICE, "guild two's private question", guild=other)
+            card, _ = await bot.ask(
+                discord_world.ALICE, "guild two's private question", guild=other
+            )
             ask_id = card["components"][0]["components"][0]["custom_id"].split(":")[-1]
             LOG.reset()
             before = len(fake.calls)
@@ -429,19 +447,34 @@ async def probe_discord_custom_ids(tmp: Path) -> Row:
                 interaction = await fake.press(where, message, user, custom_id)
                 await bot.callback(interaction)
             form = f"pf:{other}:form:resolve:{ask_id}"
-            components = [{"type": 18, "component": {"type": 3, "custom_id": "m:helpers", "values": [str(discord_world.BOB)]}}]
-            interaction = await fake.submit(guild, discord_world.GENERAL, discord_world.ALICE, form, components)
+            components = [
+                {
+                    "type": 18,
+                    "component": {
+                        "type": 3,
+                        "custom_id": "m:helpers",
+                        "values": [str(discord_world.BOB)],
+                    },
+                }
+            ]
+            interaction = await fake.submit(
+                guild, discord_world.GENERAL, discord_world.ALICE, form, components
+            )
             await bot.callback(interaction)
             await asyncio.sleep(0.5)
             await bot.settled()
             async with bot.core.uow() as uow:
                 offers = await uow.asks.offers(int(ask_id))
                 gives = await uow.gives.for_ask(int(ask_id))
-            shown = [c for c in fake.calls[before:] if "private question" in json.dumps(c.body or {})]
+            shown = [
+                c for c in fake.calls[before:] if "private question" in json.dumps(c.body or {})
+            ]
             row.requests = 5
             row.tracebacks = LOG.count
             row.leaked = len(offers) + len(gives) + len(shown)
-            row.note = f"offers {len(offers)}, gives {len(gives)}, answers showing the ask {len(shown)}"
+            row.note = (
+                f"offers {len(offers)}, gives {len(gives)}, answers showing the ask {len(shown)}"
+            )
     finally:
         await fake.close()
     return row
@@ -475,12 +508,16 @@ async def main() -> None:
         try:
             result = await probe(tmp)
         except Exception as error:  # a probe that breaks is a finding too
-            result = Row(probe.__name__, note=f"probe failed: {type(error).__name__}: {error}"[:200])
+            result = Row(
+                probe.__name__, note=f"probe failed: {type(error).__name__}: {error}"[:200]
+            )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         results.append(result)
         print(f"{time.monotonic() - started:5.1f}s {result}", flush=True)
-    print("\n| probe | requests | tracebacks | lost | leaked | note |\n| --- | --- | --- | --- | --- | --- |")
+    print(
+        "\n| probe | requests | tracebacks | lost | leaked | note |\n| --- | --- | --- | --- | --- | --- |"
+    )
     for r in results:
         print(f"| {r.probe} | {r.requests} | {r.tracebacks} | {r.lost} | {r.leaked} | {r.note} |")
 
