@@ -55,7 +55,42 @@ async def bolt_request(
         return _refuse(400, "the body is no JSON object or form", len(raw))
     if not isinstance(bolt.body, dict):
         return _refuse(400, "the body is no JSON object or form", len(raw))
+    problem = shape_problem(bolt.body)
+    if problem is not None:
+        return _refuse(400, problem, len(raw))
     return bolt
+
+
+# Objects Bolt reads fields of while it builds a request's context and matches listeners.
+_OBJECTS = ("team", "user", "enterprise", "channel", "container", "view", "event", "message")
+
+
+def shape_problem(body: dict[str, Any]) -> str | None:
+    """What Bolt would trip over (a KeyError or TypeError inside its matchers, i.e. a
+    500 and a traceback) in a body of a kind this app listens to, else None."""
+    for key in _OBJECTS:
+        if key in body and not isinstance(body[key], dict):
+            return f"{key} is no object"
+    kind = body.get("type")
+    if "type" in body and not isinstance(kind, str):
+        return "type is no string"
+    if "command" in body and not isinstance(body["command"], str):
+        return "command is no string"
+    if kind == "event_callback" and not isinstance(body.get("event", {}).get("type"), str):
+        return "an event without a type"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "block_actions without actions"
+        for action in actions:
+            if not isinstance(action, dict) or not isinstance(action.get("action_id"), str):
+                return "an action without an action_id"
+            if "block_id" in action and not isinstance(action["block_id"], str):
+                return "an action with a block_id that is no string"
+    views = ("view_submission", "view_closed")
+    if kind in views and not isinstance(body.get("view", {}).get("callback_id"), str):
+        return "a view without a callback_id"
+    return None
 
 
 def _headers(request: web.Request) -> dict[str, Any]:
