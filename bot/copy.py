@@ -480,10 +480,17 @@ def not_admin() -> Message:
     return say("Only community admins can change settings or post the board.")
 
 
-def unknown_timezone(name: str) -> str:
-    return (
-        f"`{name or '(nothing)'}` isn't a timezone I know. Use a name like "
-        "`Europe/Berlin`, `America/New_York` or `UTC`."
+def unknown_timezone(name: str) -> Message:
+    """The name is the member's text: it goes out escaped, like all member text."""
+    return say(
+        UserText(f"`{name or '(nothing)'}`"),
+        " isn't a timezone I know. Use a name like `Europe/Berlin`, `America/New_York` or `UTC`.",
+    )
+
+
+def unknown_member(name: str) -> Message:
+    return say(
+        "I couldn't find a member called ", UserText(name), ". Mention them with @ as usual."
     )
 
 

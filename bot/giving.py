@@ -19,7 +19,7 @@ async def _receiver_or_giver(ctx: Context, text: str, command: str) -> tuple[Mem
     if member_id is None:
         if text.strip().startswith("@"):
             name = text.strip().split()[0]
-            raise Refusal(f"I couldn't find a member called {name}. Mention them with @ as usual.")
+            raise Refusal(copy.unknown_member(name))
         return None, rest
     assert isinstance(ctx.event, CommandInvoked)
     info = ctx.event.mentions.get(member_id)

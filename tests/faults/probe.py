@@ -359,7 +359,7 @@ def _hold_sqlite_lock(path: Path, seconds: float, started: threading.Event) -> N
 
 
 async def probe_sqlite_locked(tmp: Path) -> Row:
-    row = Row("Slack on SQLite locked by another process for 20 s: 6 /ask")
+    row = Row("Slack on SQLite locked by another process for 30 s: 6 /ask")
     fake = FakeSlack()
     await fake.start()
     try:
@@ -367,7 +367,7 @@ async def probe_sqlite_locked(tmp: Path) -> Row:
             LOG.reset()
             started = threading.Event()
             holder = threading.Thread(
-                target=_hold_sqlite_lock, args=(tmp / "payforward.db", 20.0, started)
+                target=_hold_sqlite_lock, args=(tmp / "payforward.db", 30.0, started)
             )
             holder.start()
             started.wait()

@@ -125,6 +125,8 @@ def assert_nothing_raw(calls: list[Any]) -> None:
 @example("/payforward", "timezone America")
 @example("/payforward", "timezone " + "A" * 300)
 @example("/give", "<!here> a guide")
+@example("/give", "@<!channel> thanks")
+@example("/payforward", "timezone <!everyone>")
 @example("/ask", "NUL \x00 inside")
 def test_fuzzed_command_text(
     running: Running, tracebacks: Tracebacks, command: str, text: str
