@@ -87,8 +87,11 @@ def shape_problem(body: dict[str, Any]) -> str | None:
                 return "an action without an action_id"
             if "block_id" in action and not isinstance(action["block_id"], str):
                 return "an action with a block_id that is no string"
+    view = body.get("view", {})
+    if "view" in body and not isinstance(view.get("type"), str):
+        return "a view without a type"
     views = ("view_submission", "view_closed")
-    if kind in views and not isinstance(body.get("view", {}).get("callback_id"), str):
+    if kind in views and not isinstance(view.get("callback_id"), str):
         return "a view without a callback_id"
     return None
 

@@ -145,6 +145,34 @@ async def test_no_button_of_another_workspace_acts_or_reveals_it(
     no_tracebacks(tracebacks)
 
 
+async def test_no_form_of_another_workspace_acts(http_slack: Slack, tracebacks: Tracebacks) -> None:
+    ask_id, _ = await post_ask(http_slack, "UALICE", "team two's ask", team="T2")
+    await http_slack.settle()
+    view = {
+        "id": "V1",
+        "type": "modal",
+        "hash": "h1",
+        "team_id": "T1",
+        "callback_id": "payforward:resolve",
+        "private_metadata": json.dumps({"form": "resolve", "value": ask_id, "channel": "C1"}),
+        "state": {
+            "values": {"helpers": {"a": {"type": "multi_users_select", "selected_users": ["UBOB"]}}}
+        },
+    }
+    submission = {
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": "UALICE", "team_id": "T1"},
+        "view": view,
+    }
+    await http_slack.interact(submission)
+    await http_slack.wait_handled(2)
+    await http_slack.settle()
+    assert await count(http_slack, "SELECT count(*) FROM gives") == 0
+    assert await count(http_slack, "SELECT count(*) FROM asks WHERE status = 'open'") == 1
+    no_tracebacks(tracebacks)
+
+
 async def test_a_command_without_a_user_gets_a_plain_answer(
     http_slack: Slack, tracebacks: Tracebacks
 ) -> None:

@@ -229,6 +229,7 @@ event_shapes = st.fixed_dictionaries(
 @example({"type": "event_callback", "team_id": "T1", "event": {"type": "reaction_added"}}, "json")
 @example({"type": "block_actions", "actions": [{"type": "button"}]}, "payload")
 @example({"command": "/ask", "team_id": "T1"}, "form")
+@example({"type": "view_submission", "team": {"id": "T1"}, "view": {"callback_id": "x"}}, "payload")
 def test_fuzzed_payload_shapes(
     running: Running, tracebacks: Tracebacks, body: dict[str, Any], encoding: str
 ) -> None:
