@@ -86,13 +86,8 @@ class PayForward:
         outcome = "error"
         quiet = isinstance(event, ReactionAdded | ReactionRemoved)
         name = type(event).__name__
-
-        def waiting(attempt: int) -> None:
-            if attempt == 1:
-                log.warning("database unavailable; %s %s waits for it", name, event.event_id)
-
         try:
-            answers = await self.patience.retry(lambda: self._handle(event), waiting)
+            answers = await self._handle(event)
             outcome = "ok" if answers is not None else "duplicate"
             return answers or []
         except Refusal as refusal:
@@ -110,7 +105,27 @@ class PayForward:
             self.observer.event_handled(type(event).__name__, outcome, elapsed)
 
     async def _handle(self, event: Event) -> list[Answer] | None:
-        """The event's unit of work; None when it was handled before (a redelivery)."""
+        """The event's unit of work; None when it was handled before (a redelivery).
+        Only the unit of work is run again while the database is away: once it is
+        committed, telling the config listener is not worth doing the event twice."""
+        recorded = await self.patience.retry(lambda: self._record(event), self._waiting(event))
+        if recorded is None:
+            return None
+        answers, config_changed = recorded
+        if config_changed and self.on_config is not None:
+            await self.on_config(event.community_id)
+        return answers
+
+    @staticmethod
+    def _waiting(event: Event) -> Callable[[int], None]:
+        def waiting(attempt: int) -> None:
+            if attempt == 1:
+                name = type(event).__name__
+                log.warning("database unavailable; %s %s waits for it", name, event.event_id)
+
+        return waiting
+
+    async def _record(self, event: Event) -> tuple[list[Answer], bool] | None:
         now = self._clock.now()
         async with self._uow() as uow:
             if not event.community_from_platform:
@@ -123,9 +138,7 @@ class PayForward:
             ctx = Context(uow, now, community, member, event)
             answers = await route(ctx)
             await self._commit(uow, now, on_queued)
-        if ctx.config_changed and self.on_config is not None:
-            await self.on_config(event.community_id)
-        return answers
+        return answers, ctx.config_changed
 
     async def delivered(self, outcomes: Sequence[Outcome]) -> None:
         """Record how queued messages went and act on it, in one transaction."""
