@@ -19,6 +19,7 @@ from bot.domain import (
     OfferStatus,
 )
 from bot.messages import Answer, FieldKind, Form, FormField, OpenForm, Reply
+from bot.parsing import parse_id
 
 
 async def post_ask(ctx: Context, text: str) -> list[Answer]:
@@ -53,7 +54,8 @@ async def post_ask(ctx: Context, text: str) -> list[Answer]:
 
 
 async def _ask_by_id(ctx: Context, value: str) -> Ask:
-    ask = await ctx.uow.asks.get(int(value)) if value.isdigit() else None
+    ask_id = parse_id(value)
+    ask = await ctx.uow.asks.get(ask_id) if ask_id is not None else None
     if ask is None or ask.community_id != ctx.cid:
         raise Refusal("I can't find that ask any more.")
     return ask

@@ -151,14 +151,17 @@ async def touch_member(
         )
         await uow.members.save(member)
         return member
-    fresh = replace(
-        member,
-        display_name=info.display_name or member.display_name,
-        tz=info.tz or member.tz,
-        last_active_at=now,
-        forgotten=False,
-        is_admin=member.is_admin if info.is_admin is None else info.is_admin,
-    )
+    if member.forgotten:  # forget means gone: their name and profile stay unstored
+        fresh = replace(member, last_active_at=now)
+    else:
+        fresh = replace(
+            member,
+            display_name=info.display_name or member.display_name,
+            tz=info.tz or member.tz,
+            last_active_at=now,
+        )
+    if info.is_admin is not None:
+        fresh = replace(fresh, is_admin=info.is_admin)
     stale = member.last_active_at is None or now - member.last_active_at >= ACTIVITY_RESOLUTION
     if stale or replace(fresh, last_active_at=member.last_active_at) != member:
         await uow.members.save(fresh)

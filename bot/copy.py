@@ -532,10 +532,17 @@ def not_admin() -> Message:
     return say("Only community admins can change settings or post the board.")
 
 
-def unknown_timezone(name: str) -> str:
-    return (
-        f"`{name or '(nothing)'}` isn't a timezone I know. Use a name like "
-        "`Europe/Berlin`, `America/New_York` or `UTC`."
+def unknown_timezone(name: str) -> Message:
+    """The name is the member's text: it goes out escaped, like all member text."""
+    return say(
+        UserText(f"`{name or '(nothing)'}`"),
+        " isn't a timezone I know. Use a name like `Europe/Berlin`, `America/New_York` or `UTC`.",
+    )
+
+
+def unknown_member(name: str) -> Message:
+    return say(
+        "I couldn't find a member called ", UserText(name), ". Mention them with @ as usual."
     )
 
 
@@ -545,3 +552,16 @@ def refusal(words: str) -> Message:
 
 def oops() -> Message:
     return say("Sorry — something went wrong on my side and nothing was saved. Please try again.")
+
+
+def storage_unavailable() -> Message:
+    """After the bounded wait for the database ran out (bot.faults.Patience)."""
+    return say(
+        "Sorry — my database has been unreachable for a couple of minutes, so nothing was "
+        "saved. Please try again in a little while."
+    )
+
+
+def not_for_you() -> Message:
+    """A button or form from a community the member is not part of; says nothing of it."""
+    return say("That button isn't one I can act on for you. Nothing was saved.")

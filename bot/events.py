@@ -33,6 +33,11 @@ class Event:
     actor: MemberInfo
     channel_id: str | None = None
     raw: Any = field(default=None, compare=False, repr=False)
+    # False when the community was read from data a member can forge or carry
+    # elsewhere (a Discord button's custom id, pressed in a DM where the platform
+    # names no community): the core then acts only for someone it already knows as
+    # a member of that community, and refuses without saying why.
+    community_from_platform: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,6 +17,7 @@ from bot import asking, copy
 from bot.context import Context, Refusal, queue_card_edit, queue_quiet_dm, render_card
 from bot.domain import Ask, AskStatus, Community, OptOut
 from bot.messages import Answer, Message, Priority, ToChannel
+from bot.parsing import parse_id
 from bot.ports import FollowUpMarks, UnitOfWork, UnitOfWorkFactory
 
 FIRST_REMINDER = timedelta(hours=48)
@@ -191,7 +192,8 @@ def next_due(marks: FollowUpMarks, after: datetime) -> datetime | None:
 
 
 async def answer(ctx: Context, action: str, value: str) -> list[Answer]:
-    ask = await ctx.uow.asks.get(int(value)) if value.isdigit() else None
+    ask_id = parse_id(value)
+    ask = await ctx.uow.asks.get(ask_id) if ask_id is not None else None
     if ask is None or ask.community_id != ctx.cid:
         raise Refusal("I can't find that ask any more.")
     if action == copy.STILL_NEED_HELP:

@@ -10,7 +10,7 @@ from bot.context import Context, Refusal
 from bot.domain import MAX_NOTE_LENGTH, Give, GiveSource, GiveStatus, Member, OfferStatus
 from bot.events import CommandInvoked
 from bot.messages import Answer, Reply
-from bot.parsing import leading_mention
+from bot.parsing import leading_mention, parse_id
 
 
 async def _receiver_or_giver(ctx: Context, text: str, command: str) -> tuple[Member | None, str]:
@@ -19,7 +19,7 @@ async def _receiver_or_giver(ctx: Context, text: str, command: str) -> tuple[Mem
     if member_id is None:
         if text.strip().startswith("@"):
             name = text.strip().split()[0]
-            raise Refusal(f"I couldn't find a member called {name}. Mention them with @ as usual.")
+            raise Refusal(copy.unknown_member(name))
         return None, rest
     assert isinstance(ctx.event, CommandInvoked)
     info = ctx.event.mentions.get(member_id)
@@ -107,7 +107,8 @@ async def record_give(
 
 async def answer_give(ctx: Context, value: str, confirmed: bool) -> list[Answer]:
     """The receiver's *Yes, this helped* / *Not really* on a reported give."""
-    found = await ctx.uow.gives.get(int(value)) if value.isdigit() else None
+    give_id = parse_id(value)
+    found = await ctx.uow.gives.get(give_id) if give_id is not None else None
     if found is None or found.community_id != ctx.cid or found.receiver_id != ctx.member_id:
         raise Refusal("That confirmation isn't yours to answer.")
     if found.status is not GiveStatus.PENDING:

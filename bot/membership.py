@@ -10,6 +10,7 @@ from typing import Any
 from bot import copy
 from bot.context import Context, Refusal
 from bot.domain import AskStatus, GiveStatus, OptOut
+from bot.erasure import ERASED, redactor
 from bot.messages import Answer, Reply, Style, text
 from bot.report import ask_line, private_board, scores, weekly_report
 from bot.scoring import weekly_table
@@ -175,9 +176,11 @@ async def forget_prompt(ctx: Context) -> list[Answer]:
 async def forget(ctx: Context) -> list[Answer]:
     """Delete names and texts, keep the ids of gives so others' counts stay right."""
     cid, member_id = ctx.cid, ctx.member_id
-    await ctx.uow.asks.erase_texts(cid, member_id, "[deleted]")
+    words = [ask.text for ask in await ctx.uow.asks.by_asker(cid, member_id)]
+    words += [g.note for g in await ctx.uow.gives.involving(cid, member_id) if g.note]
+    await ctx.uow.outbox.forget(cid, member_id, redactor(words))  # sent or pending
+    await ctx.uow.asks.erase_texts(cid, member_id, ERASED)
     await ctx.uow.gives.erase_notes(cid, member_id)
-    await ctx.uow.outbox.drop_pending_to(cid, member_id)
     await ctx.uow.members.save(
         replace(ctx.member, display_name=None, tz=None, opt_outs=frozenset(OptOut), forgotten=True)
     )

@@ -12,6 +12,8 @@ MENTION = re.compile(r"<@([^<>\s|]+)>")
 CHANNEL = re.compile(r"<#([^<>\s|]+)>")
 _LEADING_MENTION = re.compile(r"^\s*<@([^<>\s|]+)>[\s,:]*")
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]?([0-5]\d)$")
+_ID = re.compile(r"[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # the largest key either database stores
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -23,6 +25,15 @@ def leading_mention(text: str) -> tuple[str | None, str]:
     if match is None:
         return None, text.strip()
     return match.group(1), text[match.end() :].strip()
+
+
+def parse_id(value: str) -> int | None:
+    """A row id carried in a button or form value: ASCII digits within a 64-bit key,
+    else None (`"²".isdigit()` is true, and 10**25 overflows every database)."""
+    if _ID.fullmatch(value) is None:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
 
 
 def first_channel(text: str) -> str | None:

@@ -24,6 +24,7 @@ from bot.domain import (
     OptOut,
     PairWeek,
 )
+from bot.erasure import Redact
 from bot.messages import Delivery, Message, Priority, Target
 
 
@@ -326,6 +327,11 @@ class OutboxRepository(Protocol):
 
     async def drop_pending_to(self, community_id: str, member_id: str) -> None:
         """Forget queued direct messages to a member."""
+        ...
+
+    async def forget(self, community_id: str, member_id: str, redact: Redact) -> None:
+        """`forget` for the outbox: delete every message to the member, sent or not,
+        and rewrite each other message of the community that `redact` changes."""
         ...
 
     async def next_due(self, after: datetime) -> datetime | None:

@@ -25,9 +25,11 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.faults import Patience, StorageUnavailable
 from bot.messages import Answer, Delivered, Delivery, Message, Reply, RetryAfter, ToMember
 from bot.observe import Observer, Silent
 from bot.ports import Clock, OutboxItem, UnitOfWork, UnitOfWorkFactory
+from bot.text import cleaned
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,12 @@ class PayForward:
         on_config: ConfigListener | None = None,
         observer: Observer | None = None,
         dashboard_url: str | None = None,
+        patience: Patience | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
+        # How long an event waits for a database that is unreachable or locked.
+        self.patience = patience or Patience()
         self.observer: Observer = observer or Silent()
         self.on_config = on_config
         self.dashboard_url = dashboard_url  # where `/payforward dashboard` links point
@@ -72,10 +77,17 @@ class PayForward:
         self.on_queued: QueuedListener | None = None
 
     async def handle(self, event: Event) -> list[Answer]:
+        """The answers to one event. A database that is unreachable or locked is
+        waited for (`patience`: capped backoff, two minutes by default), so nothing is
+        lost to a restart or another process's lock; the event's work runs again from
+        the start each time, and its id keeps a late success from counting twice."""
         if event.actor.is_bot:
             return []
+        event = cleaned(event)
         started = time.perf_counter()
         outcome = "error"
+        quiet = isinstance(event, ReactionAdded | ReactionRemoved)
+        name = type(event).__name__
         try:
             answers = await self._handle(event)
             outcome = "ok" if answers is not None else "duplicate"
@@ -83,9 +95,12 @@ class PayForward:
         except Refusal as refusal:
             outcome = "refused"
             return [Reply(refusal.message)]
+        except StorageUnavailable as error:
+            outcome = "unavailable"
+            log.error("gave up on %s %s: database unavailable (%s)", name, event.event_id, error)
+            return [] if quiet else [Reply(copy.storage_unavailable())]
         except Exception:
-            log.exception("could not handle %s %s", type(event).__name__, event.event_id)
-            quiet = isinstance(event, ReactionAdded | ReactionRemoved)
+            log.exception("could not handle %s %s", name, event.event_id)
             return [] if quiet else [Reply(copy.oops())]
         finally:
             elapsed = time.perf_counter() - started
@@ -98,9 +113,35 @@ class PayForward:
         return await self._handle(event, use_case) or []
 
     async def _handle(self, event: Event, use_case: Handler | None = None) -> list[Answer] | None:
-        """The event's unit of work; None when it was handled before (a redelivery)."""
+        """The event's unit of work; None when it was handled before (a redelivery).
+        Only the unit of work is run again while the database is away: once it is
+        committed, telling the config listener is not worth doing the event twice."""
+        recorded = await self.patience.retry(
+            lambda: self._record(event, use_case), self._waiting(event)
+        )
+        if recorded is None:
+            return None
+        answers, config_changed = recorded
+        if config_changed and self.on_config is not None:
+            await self.on_config(event.community_id)
+        return answers
+
+    @staticmethod
+    def _waiting(event: Event) -> Callable[[int], None]:
+        def waiting(attempt: int) -> None:
+            if attempt == 1:
+                name = type(event).__name__
+                log.warning("database unavailable; %s %s waits for it", name, event.event_id)
+
+        return waiting
+
+    async def _record(
+        self, event: Event, use_case: Handler | None
+    ) -> tuple[list[Answer], bool] | None:
         now = self._clock.now()
         async with self._uow() as uow:
+            if not event.community_from_platform:
+                await vouch(uow, event)
             if not await uow.events.first_time(event.community_id, event.event_id, now):
                 return None
             on_queued = self._hand_over(uow, now)
@@ -109,9 +150,7 @@ class PayForward:
             ctx = Context(uow, now, community, member, event, dashboard_url=self.dashboard_url)
             answers = await (use_case or route)(ctx)
             await self._commit(uow, now, on_queued)
-        if ctx.config_changed and self.on_config is not None:
-            await self.on_config(event.community_id)
-        return answers
+        return answers, ctx.config_changed
 
     async def delivered(self, outcomes: Sequence[Outcome]) -> None:
         """Record how queued messages went and act on it, in one transaction."""
@@ -188,11 +227,22 @@ class PayForward:
 
 
 async def community_of(uow: UnitOfWork, community_id: str) -> Community:
+    """The community, created on its first event. `add` is an upsert (INSERT … ON
+    CONFLICT DO NOTHING): two processes meeting a new community at once both go on."""
     community = await uow.communities.get(community_id)
     if community is None:
-        community = Community(community_id)
-        await uow.communities.add(community)
+        await uow.communities.add(Community(community_id))
+        community = await uow.communities.get(community_id) or Community(community_id)
     return community
+
+
+async def vouch(uow: UnitOfWork, event: Event) -> None:
+    """An event whose community came from data rather than from the platform acts
+    only for a member that community already knows; otherwise a refusal that says
+    nothing about the community (not even whether it exists)."""
+    known = await uow.members.get(event.community_id, event.actor.member_id)
+    if known is None:
+        raise Refusal(copy.not_for_you())
 
 
 async def route(ctx: Context) -> list[Answer]:

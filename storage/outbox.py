@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import case, delete, func, or_, select, update
 
 from bot import codec
+from bot.erasure import Redact
 from bot.messages import Message, Priority, Target
 from bot.ports import OutboxItem
 from storage import prepared, rows
+from storage.erasure import forget_in_outbox
 from storage.models import outbox
 from storage.sql import Conn
 
@@ -162,6 +164,9 @@ class SqlOutboxRepository:
                 outbox.c.member_id == member_id,
             )
         )
+
+    async def forget(self, community_id: str, member_id: str, redact: Redact) -> None:
+        await forget_in_outbox(self._conn, community_id, member_id, redact)
 
     async def next_due(self, after: datetime) -> datetime | None:
         """A seek on ix_outbox_due (status, due_at)."""

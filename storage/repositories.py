@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Update, delete, exists, insert, select, true, update
+from sqlalchemy import ColumnElement, Select, Update, delete, exists, select, true, update
 
 from bot.domain import Ask, AskStatus, Community, Member, MessageRef, Offer, OfferStatus, OptOut
 from bot.ports import FollowUpMarks
@@ -20,7 +20,7 @@ from storage.gives import SqlGiveRepository
 from storage.jobs import SqlJobRunRepository
 from storage.models import asks, communities, members, offers, processed_events
 from storage.outbox import SqlOutboxRepository
-from storage.sql import Conn, not_for_index
+from storage.sql import Conn, not_for_index, upsert_insert
 
 __all__ = [
     "SqlAskRepository",
@@ -46,10 +46,13 @@ class SqlCommunityRepository:
         return None if row is None else rows.community_from_row(row)
 
     async def add(self, community: Community) -> None:
+        """An upsert that keeps the row already there: two processes may meet a new
+        community's first events at once (a read, then a plain INSERT, raced)."""
         values = rows.community_values(community)
-        await self._conn.execute(
-            insert(communities).values(community_id=community.community_id, **values)
+        stmt = upsert_insert(self._conn, communities).values(
+            community_id=community.community_id, **values
         )
+        await self._conn.execute(stmt.on_conflict_do_nothing(index_elements=["community_id"]))
 
     async def save(self, community: Community) -> None:
         await self._conn.execute(

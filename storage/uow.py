@@ -1,4 +1,10 @@
-"""The unit of work: one connection, one transaction, all the repositories on it."""
+"""The unit of work: one connection, one transaction, all the repositories on it.
+
+It is also where a database that is unreachable or locked becomes the core's
+`StorageUnavailable` (see storage/faults.py for which errors those are): whatever
+the statement, the connection or the commit that met it, the unit of work is
+rolled back and the core can tell "try again later" from a bug.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from types import TracebackType
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.faults import StorageUnavailable
 from bot.ports import (
     AskRepository,
     CommunityRepository,
@@ -22,6 +29,7 @@ from bot.ports import (
 )
 from storage.dashboard import SqlDashboardQueries
 from storage.db import sqlite_pragmas
+from storage.faults import is_unavailable
 from storage.inline import InlineDatabase
 from storage.repositories import (
     SqlAskRepository,
@@ -73,8 +81,10 @@ class SqlUnitOfWork:
             await self._turn.acquire()
         try:
             conn = self._conn = await self._connect()
-        except BaseException:
+        except BaseException as error:
             self._release()
+            if is_unavailable(error):
+                raise StorageUnavailable(_describe(error)) from error
             raise
         self.communities = SqlCommunityRepository(conn)
         self.members = SqlMemberRepository(conn)
@@ -95,24 +105,44 @@ class SqlUnitOfWork:
     ) -> None:
         conn = self._connection()
         try:
-            await conn.rollback()  # a no-op after commit()
-        finally:
             try:
-                await conn.close()
+                await conn.rollback()  # a no-op after commit()
             finally:
-                self._release()
+                await conn.close()
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            # The database went away: there is nothing left to roll back.
+        finally:
+            self._release()
+        if exc is not None and is_unavailable(exc):
+            raise StorageUnavailable(_describe(exc)) from exc
 
     def _release(self) -> None:
         if self._turn is not None and self._turn.locked():
             self._turn.release()
 
     async def commit(self) -> None:
-        await self._connection().commit()
+        try:
+            await self._connection().commit()
+        except Exception as error:
+            if is_unavailable(error):
+                raise StorageUnavailable(_describe(error)) from error
+            raise
 
     def _connection(self) -> Conn:
         if self._conn is None:
             raise RuntimeError("use the unit of work inside `async with`")
         return self._conn
+
+
+def _describe(error: BaseException | None) -> str:
+    """One short line: the error's class and first line, never its SQL or parameters."""
+    if error is None:
+        return "the database went away"
+    original = getattr(error, "orig", None) or error
+    first = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    return f"{type(original).__name__}: {first[:200]}" if first else type(original).__name__
 
 
 def unit_of_work_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:

@@ -28,6 +28,7 @@ from bot.domain import (
     OptOut,
     PairWeek,
 )
+from bot.erasure import Redact
 from bot.messages import Delivered, Delivery, Message, Priority, Target
 from bot.ports import FollowUpMarks, JobClaim, OutboxItem, SignInLink, WebSession
 
@@ -94,7 +95,7 @@ class FakeCommunities:
         return self.s.communities.get(community_id)
 
     async def add(self, community: Community) -> None:
-        self.s.communities[community.community_id] = community
+        self.s.communities.setdefault(community.community_id, community)  # an upsert
 
     async def save(self, community: Community) -> None:
         self.s.communities[community.community_id] = community
@@ -533,6 +534,17 @@ class FakeOutbox:
                 and row.status == "pending"
             ):
                 del self.s.outbox[key]
+
+    async def forget(self, community_id: str, member_id: str, redact: Redact) -> None:
+        for key, row in list(self.s.outbox.items()):
+            if row.item.community_id != community_id:
+                continue
+            if target_member(row.item.target) == member_id:
+                del self.s.outbox[key]
+                continue
+            redacted = redact(row.item.message)
+            if redacted is not None:
+                row.item = replace(row.item, message=redacted)
 
     async def next_due(self, after: datetime) -> datetime | None:
         pending = (r.item.due_at for r in self.s.outbox.values() if r.status == "pending")

@@ -138,8 +138,11 @@ def parse_duration(text: str) -> timedelta | None:
     if not body or _DURATION_PART.sub("", body):
         return None
     delta = timedelta()
-    for amount, unit in _DURATION_PART.findall(body):
-        delta += timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        for amount, unit in _DURATION_PART.findall(body):
+            delta += timedelta(**{_UNITS[unit]: int(amount)})
+    except OverflowError:  # past datetime's range (a billion days): no step at all
+        return None
     return delta if delta > timedelta() else None
 
 

@@ -84,8 +84,10 @@ class Bridge:
         )
 
     async def on_button(
-        self, interaction: discord.Interaction, guild_id: int, action: str, value: str
+        self, interaction: discord.Interaction, claimed_guild: int, action: str, value: str
     ) -> None:
+        """`claimed_guild` is the guild the button's custom id names (see `_acting_guild`)."""
+        guild_id, from_platform = _acting_guild(interaction, claimed_guild)
         message = None
         if interaction.message is not None:
             message = MessageRef(str(interaction.message.channel.id), str(interaction.message.id))
@@ -98,6 +100,7 @@ class Bridge:
             value=value,
             message=message,
             raw=interaction,
+            community_from_platform=from_platform,
         )
         await self._answer(interaction, event, guild_id=guild_id, defer_first=False)
 
@@ -109,7 +112,8 @@ class Bridge:
         parsed = parse_form_id(str(data.get("custom_id", "")))
         if parsed is None:
             return
-        guild_id, form, value = parsed
+        claimed_guild, form, value = parsed
+        guild_id, from_platform = _acting_guild(interaction, claimed_guild)
         event = FormSubmitted(
             event_id=str(interaction.id),
             community_id=translate.community_id(guild_id),
@@ -119,6 +123,7 @@ class Bridge:
             value=value,
             fields=read_fields(data.get("components") or ()),
             raw=interaction,
+            community_from_platform=from_platform,
         )
         await self._answer(interaction, event, guild_id=guild_id, defer_first=True)
 
@@ -293,6 +298,21 @@ class Bridge:
                     self._remember(*users)
                     names.update({str(user.id): user.display_name for user in users})
         return names
+
+
+def _acting_guild(interaction: discord.Interaction, claimed: int) -> tuple[int, bool]:
+    """The guild an interaction acts in, and whether Discord vouches for it.
+
+    In a guild, always the interaction's own: a custom id is data anyone can copy
+    into a message of another guild, so the guild it names is never trusted there.
+    In a DM (no guild), the custom id's guild, as a claim: the core acts only if the
+    member is already one it stores for that guild (`Event.community_from_platform`).
+    Stored members, not the gateway's guild cache: without the privileged members
+    intent the cache holds no members, and a DM button only ever reaches someone
+    the bot stored as a member when it queued the DM."""
+    if interaction.guild_id is not None:
+        return interaction.guild_id, True
+    return claimed, False
 
 
 def copy_too_slow() -> Message:

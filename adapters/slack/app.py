@@ -1,10 +1,13 @@
 """The Slack adapter: a Bolt `AsyncApp` that listens (Socket Mode or HTTP) and a Web API
 client that delivers what the core queued.
 
-Every listener but the slash commands' acks first and works after, so Slack never waits
-on the database: Bolt's `process_before_response` stays off, which returns the ack the
-moment `ack()` is called. A slash command's ack waits up to a second for the core's
-answer, to carry it.
+Every listener but the slash commands' and the reactions' acks first and works after, so
+Slack never waits on the database: Bolt's `process_before_response` stays off, which
+returns the ack the moment `ack()` is called. A slash command's ack waits up to a second
+for the core's answer, to carry it. A reaction is answered only once the core has
+recorded it, or after `RECORD_BUDGET` with a 503 (in Socket Mode: no ack), so that Slack
+sends it again rather than lose it while the database is away; the work goes on, and
+its event id makes the redelivery count once.
 Answers meant only for the actor go out as ephemeral messages (through the request's
 `response_url`, else `chat.postEphemeral`); forms open as modals on the request's trigger id.
 """
@@ -21,13 +24,16 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render, translate
-from adapters.slack.client import delivering
+from adapters.slack.client import delivering, error_code
 from adapters.slack.members import Members
 from adapters.slack.oauth import OAuth
+from adapters.slack.requests import bolt_request
 from adapters.slack.workspaces import WorkspaceAuthorize, Workspaces
 from bot.domain import MessageRef
 from bot.events import CommandInvoked, Event
@@ -41,6 +47,10 @@ STOP_GRACE_SECONDS = 10.0
 # busy database), the ack goes out bare and the answer follows via response_url.
 # Slack waits 3 s for an ack.
 ANSWER_IN_ACK_SECONDS = 1.0
+# How long a reaction's ack waits for the core to record it; Slack waits 3 s, and
+# retries what it got no 2xx for.
+RECORD_BUDGET = 2.0
+REACTIONS = ("reaction_added", "reaction_removed")
 Handle = Callable[[Event], Awaitable[list[Answer]]]
 Body = Mapping[str, Any]
 
@@ -80,6 +90,7 @@ class SlackAdapter:
         self._mounted = False
         self._started = False
         self._socket: AsyncSocketModeHandler | None = None
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.app = AsyncApp(
             client=self._workspaces.anonymous,
             signing_secret=signing_secret,
@@ -167,9 +178,12 @@ class SlackAdapter:
             await self._oauth.close()
 
     async def _on_http(self, request: web.Request) -> web.Response:
-        """Bolt verifies the signature and its age (401 otherwise), then dispatches."""
-        response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        """Checked first (adapters/slack/requests.py: 4xx and one log line for what is
+        not a signed JSON object or form), then Bolt dispatches."""
+        checked = await bolt_request(request, self._verifier)
+        if isinstance(checked, web.Response):
+            return checked
+        return await to_aiohttp_response(await self.app.async_dispatch(checked))
 
     async def _on_install(self, request: web.Request) -> web.Response:
         assert self.app.oauth_flow is not None
@@ -191,7 +205,7 @@ class SlackAdapter:
             try:
                 sent = await self._post(client, channel_id, message)
             except SlackApiError as error:
-                if error.response.get("error") != "not_in_channel":
+                if error_code(error) != "not_in_channel":
                     raise
                 await self._join(client, channel_id, error)
                 sent = await self._post(client, channel_id, message)
@@ -253,9 +267,8 @@ class SlackAdapter:
     # Translate-in: the listeners.
 
     def _listen(self, app: AsyncApp) -> None:
+        app.middleware(self._reactions_first)
         app.command(re.compile(r"^/.+"))(self._on_command)
-        app.event("reaction_added")(self._on_reaction)
-        app.event("reaction_removed")(self._on_reaction)
         app.event("app_home_opened")(self._on_home)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
@@ -281,6 +294,12 @@ class SlackAdapter:
                     await ack(response_type="ephemeral", **payload)
                     acked = True
                     answers = answers[1:]
+        except translate.Malformed as error:
+            log.info("refused a slash command: %s", error)
+            if not acked:
+                await ack(response_type="ephemeral", text=translate.UNREADABLE)
+                acked = True
+            return
         finally:
             if not acked:
                 await ack()
@@ -290,17 +309,48 @@ class SlackAdapter:
         event = await translate.command(body, self._members.info)
         return event, await self._handle(event)
 
-    async def _on_reaction(self, body: Body) -> None:
-        event = await translate.reaction(body, self._members.info)
-        if event is not None:
-            await self._answer(await self._handle(event), event, body)
+    async def _reactions_first(
+        self, body: Body, next: Callable[[], Awaitable[BoltResponse | None]]
+    ) -> BoltResponse | None:
+        """Reactions, as Bolt middleware (a listener's ack is sent before it runs):
+        the ack waits until the core has recorded the reaction, at most
+        RECORD_BUDGET; later, a 503 (in Socket Mode, no ack) asks Slack to send it
+        again, while this attempt goes on."""
+        kind = body.get("event", {}).get("type") if isinstance(body.get("event"), dict) else None
+        if body.get("type") != "event_callback" or kind not in REACTIONS:
+            return await next()
+        try:
+            event = await translate.reaction(body, self._members.info)
+        except translate.Malformed as error:
+            log.info("refused a %s event: %s", kind, error)
+            return BoltResponse(status=400, body="")
+        if event is None:
+            return BoltResponse(status=200, body="")
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        work = asyncio.ensure_future(self._on_reaction(event, body, recorded))
+        self._busy.add(work)  # stop() lets it finish; its Slack retry would be refused
+        work.add_done_callback(self._busy.discard)
+        done, _ = await asyncio.wait({recorded}, timeout=RECORD_BUDGET)
+        if recorded in done:
+            return BoltResponse(status=200, body="")
+        log.info("%s %s is not recorded yet; Slack will send it again", kind, event.event_id)
+        return BoltResponse(status=503, body="")
+
+    async def _on_reaction(self, event: Event, body: Body, recorded: asyncio.Future[None]) -> None:
+        answers = await self._handle(event)
+        recorded.set_result(None)
+        await self._answer(answers, event, body)
 
     async def _on_action(self, ack: Callable[..., Awaitable[None]], body: Body) -> None:
         await ack()
         actions = body.get("actions") or []
-        if not actions or actions[0].get("type") != "button":
+        if not actions or not isinstance(actions[0], dict) or actions[0].get("type") != "button":
             return
-        event = await translate.button(body, self._members.info)
+        try:
+            event = await translate.button(body, self._members.info)
+        except translate.Malformed as error:
+            log.info("refused a button press: %s", error)
+            return
         answers = await self._handle(event)
         container = body.get("container") or {}
         replace = bool(container.get("is_ephemeral")) and bool(body.get("response_url"))
@@ -309,7 +359,11 @@ class SlackAdapter:
 
     async def _on_form(self, ack: Callable[..., Awaitable[None]], body: Body) -> None:
         await ack()
-        event = await translate.form(body, self._members.info)
+        try:
+            event = await translate.form(body, self._members.info)
+        except translate.Malformed as error:
+            log.info("refused a form: %s", error)
+            return
         await self._answer(await self._handle(event), event, body)
 
     async def _on_uninstalled(self, body: Body, event: Body) -> None:
@@ -325,7 +379,7 @@ class SlackAdapter:
     async def _on_home(self, body: Body, event: Body) -> None:
         """App Home: the member's stats and this week's board (with the asks that need
         help), as the core answers `/payforward me` and `/payforward leaderboard`."""
-        if event.get("tab") != "home":
+        if event.get("tab") != "home" or not event.get("user"):
             return
         team = translate.team_of(body)
         actor = await self._members.info(team, str(event["user"]))
@@ -347,7 +401,7 @@ class SlackAdapter:
         try:
             await client.views_publish(user_id=actor.member_id, view=render.home_view(sections))
         except SlackApiError as error:
-            log.warning("views.publish failed: %s", error.response.get("error"))
+            log.warning("views.publish failed: %s", error_code(error))
 
     # Immediate answers.
 
@@ -379,7 +433,7 @@ class SlackAdapter:
                 else:
                     await self._ephemeral(team, event, answer.message)
             except SlackApiError as error:
-                log.warning("answering %s failed: %s", event.event_id, error.response.get("error"))
+                log.warning("answering %s failed: %s", event.event_id, error_code(error))
             except Exception:
                 log.exception("answering %s failed", event.event_id)
 
@@ -403,7 +457,7 @@ class SlackAdapter:
                 )
                 return
             except SlackApiError as error:
-                log.info("ephemeral refused (%s); sending a DM", error.response.get("error"))
+                log.info("ephemeral refused (%s); sending a DM", error_code(error))
         outcome = await self.send_dm(event.community_id, member, message)
         if isinstance(outcome, Undeliverable):
             log.warning("could not answer %s: %s", member, outcome.reason)

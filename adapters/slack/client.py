@@ -84,6 +84,14 @@ def retry_after(error: SlackApiError) -> float | None:
     return 30.0
 
 
+def error_code(error: SlackApiError) -> str:
+    """Slack's error code, or `http_<status>` when the answer was no JSON object (a
+    proxy's 502 page, an HTML 500): such an answer is a failure to retry, not a bug."""
+    data = error.response.data
+    code = data.get("error") if isinstance(data, dict) else None
+    return str(code or f"http_{error.response.status_code}")
+
+
 async def delivering(send: Callable[[], Awaitable[Delivery]]) -> Delivery:
     """Run one delivery and turn what goes wrong into the Delivery the core expects."""
     try:
@@ -91,7 +99,7 @@ async def delivering(send: Callable[[], Awaitable[Delivery]]) -> Delivery:
     except NotInstalled:
         return Undeliverable("not_installed")
     except SlackApiError as error:
-        code = str(error.response.get("error") or f"http_{error.response.status_code}")
+        code = error_code(error)
         wait = retry_after(error)
         if wait is not None:
             return RetryAfter(wait, "ratelimited", throttled=True)

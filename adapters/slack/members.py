@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.client import error_code
 from bot.events import MemberInfo
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class Members:
         try:
             response = await client.users_info(user=user_id)
         except SlackApiError as error:
-            if error.response.get("error") in ("user_not_found", "account_inactive"):
+            if error_code(error) in ("user_not_found", "account_inactive"):
                 return MemberInfo(user_id)  # gone for good: cache that
             raise
         user = response.get("user") or {}

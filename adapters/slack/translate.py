@@ -33,9 +33,27 @@ _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 _CHANNEL = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|[^<>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^<>|\s]+)(?:\|([^<>]*))?>")
 
+UNREADABLE = "I couldn't read that request, so nothing was saved. Please try again."
+
 Payload = Mapping[str, Any]
 Lookup = Callable[[str, str], Awaitable[MemberInfo]]
 """(team_id, user_id) → what users.info says about them."""
+
+
+class Malformed(ValueError):
+    """A payload without what every payload of its kind has (a user, an event id, a
+    team): not Slack's doing, so it is refused in one log line, never a traceback."""
+
+
+def _text(value: Any, what: str) -> str:
+    """A required id: a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise Malformed(f"no {what}")
+    return value
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def community_id(team_id: str) -> str:
@@ -44,13 +62,11 @@ def community_id(team_id: str) -> str:
 
 def team_of(body: Payload) -> str:
     """The workspace a payload comes from, wherever this payload type keeps it."""
-    team = body.get("team_id") or (body.get("team") or {}).get("id")
-    team = team or (body.get("user") or {}).get("team_id")
-    team = team or (body.get("view") or {}).get("team_id")
-    team = team or body.get("enterprise_id") or (body.get("enterprise") or {}).get("id")
-    if not team:
-        raise ValueError("a Slack payload without a team id")
-    return str(team)
+    team = body.get("team_id") or _object(body.get("team")).get("id")
+    team = team or _object(body.get("user")).get("team_id")
+    team = team or _object(body.get("view")).get("team_id")
+    team = team or body.get("enterprise_id") or _object(body.get("enterprise")).get("id")
+    return _text(team, "team id")
 
 
 def normalize_text(text: str) -> tuple[str, list[str]]:
@@ -74,9 +90,11 @@ def normalize_text(text: str) -> tuple[str, list[str]]:
 async def command(body: Payload, lookup: Lookup) -> CommandInvoked:
     """A slash command payload (form-encoded, as Bolt hands it over)."""
     team = team_of(body)
+    user = _text(body.get("user_id"), "user_id")
+    command = _text(body.get("command"), "command")
     text, mentioned = normalize_text(str(body.get("text") or ""))
     actor, *described = await asyncio.gather(
-        lookup(team, str(body["user_id"])), *(lookup(team, user) for user in mentioned)
+        lookup(team, user), *(lookup(team, mentioned_id) for mentioned_id in mentioned)
     )
     mentions = dict(zip(mentioned, described, strict=True))
     return CommandInvoked(
@@ -84,7 +102,7 @@ async def command(body: Payload, lookup: Lookup) -> CommandInvoked:
         community_id=community_id(team),
         actor=actor,
         channel_id=body.get("channel_id"),
-        command=str(body["command"]).lstrip("/"),
+        command=command.lstrip("/"),
         text=text,
         mentions=mentions,
         raw=body,
@@ -93,19 +111,23 @@ async def command(body: Payload, lookup: Lookup) -> CommandInvoked:
 
 async def reaction(body: Payload, lookup: Lookup) -> ReactionAdded | ReactionRemoved | None:
     """`reaction_added` / `reaction_removed` on a message; reactions on files are ignored."""
-    event = body["event"]
-    item = event.get("item") or {}
+    event = _object(body.get("event"))
+    item = _object(event.get("item"))
     if item.get("type") != "message":
         return None
     team = team_of(body)
-    kind = ReactionAdded if event["type"] == "reaction_added" else ReactionRemoved
+    event_id = _text(body.get("event_id"), "event_id")
+    user = _text(event.get("user"), "user")
+    channel, ts = _text(item.get("channel"), "channel"), _text(item.get("ts"), "message ts")
+    emoji = _text(event.get("reaction"), "reaction")
+    kind = ReactionAdded if event.get("type") == "reaction_added" else ReactionRemoved
     return kind(
-        event_id=str(body["event_id"]),
+        event_id=event_id,
         community_id=community_id(team),
-        actor=await lookup(team, str(event["user"])),
-        channel_id=item["channel"],
-        message=MessageRef(item["channel"], item["ts"]),
-        emoji=str(event["reaction"]),
+        actor=await lookup(team, user),
+        channel_id=channel,
+        message=MessageRef(channel, ts),
+        emoji=emoji,
         raw=body,
     )
 
@@ -113,23 +135,23 @@ async def reaction(body: Payload, lookup: Lookup) -> ReactionAdded | ReactionRem
 async def button(body: Payload, lookup: Lookup) -> ButtonPressed:
     """A `block_actions` payload with one button action."""
     team = team_of(body)
-    action = body["actions"][0]
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    container = body.get("container") or {}
-    message_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    actions = body.get("actions")
+    action = _object(actions[0] if isinstance(actions, list) and actions else None)
+    container = _object(body.get("container"))
+    channel = _object(body.get("channel")).get("id") or container.get("channel_id")
+    message_ts = container.get("message_ts") or _object(body.get("message")).get("ts")
     ref = (
-        MessageRef(channel, message_ts)
+        MessageRef(str(channel), str(message_ts))
         if channel and message_ts and not container.get("is_ephemeral")
         else None
     )
+    user = _text(_object(body.get("user")).get("id"), "user id")
     return ButtonPressed(
         event_id=_interaction_id(body),
         community_id=community_id(team),
-        actor=await lookup(team, str(body["user"]["id"])),
-        channel_id=channel,
-        action=str(action["action_id"]),
+        actor=await lookup(team, user),
+        channel_id=str(channel) if channel else None,
+        action=_text(action.get("action_id"), "action_id"),
         value=str(action.get("value") or ""),
         message=ref,
         raw=body,
@@ -149,17 +171,19 @@ def form_channel(body: Payload) -> str | None:
 async def form(body: Payload, lookup: Lookup) -> FormSubmitted:
     """A `view_submission` of a modal opened by `render.form_view`."""
     team = team_of(body)
-    view = body["view"]
+    view = _object(body.get("view"))
     meta = _metadata(body)
     fields: dict[str, FieldValue] = {}
-    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
-        for element in actions.values():
-            fields[block_id] = _field_value(element)
+    for block_id, actions in _object(_object(view.get("state")).get("values")).items():
+        for element in _object(actions).values():
+            fields[str(block_id)] = _field_value(_object(element))
+    user = _text(_object(body.get("user")).get("id"), "user id")
+    channel = meta.get("channel")
     return FormSubmitted(
         event_id=_interaction_id(body),
         community_id=community_id(team),
-        actor=await lookup(team, str(body["user"]["id"])),
-        channel_id=meta.get("channel"),
+        actor=await lookup(team, user),
+        channel_id=channel if isinstance(channel, str) else None,
         form=str(meta.get("form") or str(view.get("callback_id", "")).removeprefix(FORM_PREFIX)),
         value=str(meta.get("value") or ""),
         fields=fields,
@@ -170,19 +194,21 @@ async def form(body: Payload, lookup: Lookup) -> FormSubmitted:
 def _field_value(element: Mapping[str, Any]) -> FieldValue:
     kind = element.get("type")
     if kind == "multi_users_select":
-        return tuple(element.get("selected_users") or ())
+        users = element.get("selected_users")
+        return tuple(str(u) for u in users) if isinstance(users, list) else ()
     if kind == "users_select":
-        return element.get("selected_user")
+        user = element.get("selected_user")
+        return user if isinstance(user, str) else None
     if kind == "checkboxes":
         return bool(element.get("selected_options"))
     return str(element.get("value") or "")
 
 
 def _metadata(body: Payload) -> dict[str, Any]:
-    raw = (body.get("view") or {}).get("private_metadata") or "{}"
+    raw = _object(body.get("view")).get("private_metadata") or "{}"
     try:
         meta = json.loads(raw)
-    except ValueError:
+    except (ValueError, TypeError):
         return {}
     return meta if isinstance(meta, dict) else {}
 
@@ -192,5 +218,7 @@ def _interaction_id(body: Payload) -> str:
     trigger = body.get("trigger_id")
     if trigger:
         return f"trigger:{trigger}"
-    view = body.get("view") or {}
+    view = _object(body.get("view"))
+    if not view.get("id"):
+        raise Malformed("no trigger_id and no view id")
     return f"view:{view.get('id')}:{view.get('hash')}"

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack.client import NotInstalled, make_client
+from adapters.slack.client import NotInstalled, error_code, make_client
 
 TOKEN_TTL_SECONDS = 300.0
 API_TIMEOUT = aiohttp.ClientTimeout(total=30)  # slack-sdk's default per call
@@ -136,7 +136,7 @@ class WorkspaceAuthorize(AsyncAuthorize):
         try:
             auth = await self._workspaces.auth_test(token)
         except SlackApiError as error:
-            if error.response.get("error") not in DEAD_TOKEN:
+            if error_code(error) not in DEAD_TOKEN:
                 raise
             # The workspace removed the app while we were away (its app_uninstalled
             # event cannot be authorized any more): forget the installation.

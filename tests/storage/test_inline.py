@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
+from bot.faults import StorageUnavailable
 from bot.ports import UnitOfWorkFactory
 from storage import inline
 from storage.db import make_engine
@@ -72,7 +72,7 @@ async def test_a_lock_held_too_long_fails_the_unit_of_work_and_writes_nothing(
     monkeypatch.setattr(inline, "BUSY_WAIT", 0.05)
     with closing(sqlite3.connect(file, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")
-        with pytest.raises(OperationalError, match="locked"):
+        with pytest.raises(StorageUnavailable, match="locked"):
             await record(uow_factory, "e1")
         other.execute("ROLLBACK")
 

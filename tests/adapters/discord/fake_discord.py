@@ -622,6 +622,8 @@ class FakeDiscord:
                 if path.endswith("/messages/@original"):
                     self.replied_at.setdefault(parts[2].removeprefix("token-"), time.perf_counter())
                 return 200, self._message(0, self.next_id(), body)
+            if method == "DELETE" and path.endswith("/messages/@original"):
+                return 204, None  # a "thinking…" placeholder with nothing to say after all
         raise _Error(404, 0, f"the fake has no route for {method} {path}")
 
     def _message(self, channel_id: int, message_id: int, body: Json | None) -> Json:

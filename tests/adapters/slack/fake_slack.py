@@ -43,6 +43,7 @@ class Failure:
     status: int
     error: str
     retry_after: int | None = None
+    body: str | None = None  # a raw, non-JSON body (a proxy's error page)
 
 
 @dataclass
@@ -105,10 +106,17 @@ class FakeSlack:
     # Scripting.
 
     def fail_next(
-        self, method: str, error: str, *, status: int = 200, retry_after: int | None = None
+        self,
+        method: str,
+        error: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        body: str | None = None,
     ) -> None:
-        """The next call of `method` fails this way (429s carry Retry-After)."""
-        self._failures.setdefault(method, []).append(Failure(status, error, retry_after))
+        """The next call of `method` fails this way (429s carry Retry-After; with `body`,
+        the answer is that text instead of Slack's JSON)."""
+        self._failures.setdefault(method, []).append(Failure(status, error, retry_after, body))
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -185,6 +193,8 @@ class FakeSlack:
             headers = (
                 {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             )
+            if failure.body is not None:
+                return web.Response(text=failure.body, status=failure.status, headers=headers)
             return web.json_response(
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
