@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.ports import (
     AskRepository,
     CommunityRepository,
+    ConnectorRepository,
     EventLog,
     GiveRepository,
     JobRunRepository,
     MemberRepository,
     OutboxRepository,
 )
+from storage.connector import SqlConnectorRepository
 from storage.db import sqlite_pragmas
 from storage.inline import InlineDatabase
 from storage.repositories import (
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     events: EventLog
     jobs: JobRunRepository
+    connector: ConnectorRepository
 
     def __init__(self, connect: Connect, turn: asyncio.Lock | None = None) -> None:
         self._connect = connect
@@ -77,6 +80,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(conn)
         self.events = SqlEventLog(conn)
         self.jobs = SqlJobRunRepository(conn)
+        self.connector = SqlConnectorRepository(conn)
         return self
 
     async def __aexit__(

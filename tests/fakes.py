@@ -30,6 +30,7 @@ from bot.domain import (
 )
 from bot.messages import Delivered, Delivery, Message, Priority, Target
 from bot.ports import FollowUpMarks, JobClaim, OutboxItem
+from tests.fake_connector import ConnectorState, FakeConnector
 
 
 @dataclass
@@ -62,6 +63,7 @@ class FakeState:
     outbox: dict[int, _Row] = field(default_factory=dict)
     events: dict[tuple[str, str], datetime] = field(default_factory=dict)  # → first seen
     job_runs: dict[tuple[str, str, str], _JobRun] = field(default_factory=dict)
+    connector: ConnectorState = field(default_factory=ConnectorState)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -639,6 +641,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self.state)
         self.events = FakeEvents(self.state)
         self.jobs = FakeJobRuns(self.state)
+        self.connector = FakeConnector(self.state)
         return self
 
     async def __aexit__(
