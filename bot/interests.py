@@ -27,7 +27,11 @@ def parse_topics(value: str) -> list[str]:
     """Comma-separated topics, trimmed, duplicates (any case) dropped; a Refusal in
     plain words when they break a rule, so nothing is saved."""
     raw = [" ".join(part.split()) for part in value.replace(";", ",").split(",")]
-    topics = list({t.lower(): t for t in reversed(raw) if t}.values())[::-1]
+    first: dict[str, str] = {}
+    for topic in raw:
+        if topic:
+            first.setdefault(topic.lower(), topic)
+    topics = list(first.values())
     if not topics:
         raise Refusal(f"Name at least one topic, like {INTERESTS_USAGE}.")
     if len(topics) > MAX_TOPICS:
