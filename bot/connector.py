@@ -73,7 +73,7 @@ async def candidates(
     exclude: Collection[str] = (),
 ) -> list[Candidate]:
     """Every member with some evidence for `text`, best first, consent not checked.
-    Only history from before `before` (default `now`) counts."""
+    Only history up to `before` (default `now`) counts."""
     words = terms.words(text)
     if not words:
         return []

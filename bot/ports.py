@@ -473,9 +473,9 @@ class ConnectorRepository(Protocol):
         common: float,
         common_min: int,
     ) -> list[SimilarAsk]:
-        """The community's asks created before `before` that best match any of
+        """The community's asks created at or before `before` that best match any of
         `words`, best first, by the database's own full-text ranking, with the
-        confirmed gives and the offers (not withdrawn) made on them before `before`.
+        confirmed gives and the offers (not withdrawn) made on them by `before`.
         Words found in more than a `common` share of all asks (and in more than
         `common_min` asks) are left out of the search while rarer ones remain: they
         tell how people ask, not what about."""

@@ -258,7 +258,7 @@ class SqlConnectorRepository:
             "SELECT a.id, a.number, a.asker_id, a.text, -bm25(ask_search) AS rank "
             "FROM ask_search JOIN asks AS a ON a.id = ask_search.rowid "
             "WHERE ask_search MATCH :query AND a.community_id = :community_id "
-            "AND a.created_at < :before "
+            "AND a.created_at <= :before "
             "ORDER BY bm25(ask_search) LIMIT :limit"
         ).bindparams(bindparam("before", type_=UtcDateTime()))
         params = {
@@ -277,7 +277,7 @@ class SqlConnectorRepository:
             "FROM ask_search AS s JOIN asks AS a ON a.id = s.ask_id, "
             "to_tsquery('english', :query) AS q "
             "WHERE s.document @@ q AND s.community_id = :community_id "
-            "AND s.created_at < :before "
+            "AND s.created_at <= :before "
             "ORDER BY rank DESC, a.id DESC LIMIT :limit"
         ).bindparams(bindparam("before", type_=UtcDateTime()))
         params = {
@@ -296,14 +296,14 @@ class SqlConnectorRepository:
         gave = select(g.ask_id, g.giver_id, g.confirmed_at).where(
             g.ask_id.in_(ask_ids),
             g.status == GiveStatus.CONFIRMED.value,
-            g.confirmed_at < before,
+            g.confirmed_at <= before,
         )
         for row in await self._conn.execute(gave):
             found.setdefault(row.ask_id, []).append(Helped(row.giver_id, True, row.confirmed_at))
         offered = select(o.ask_id, o.member_id, o.created_at).where(
             o.ask_id.in_(ask_ids),
             o.status != OfferStatus.WITHDRAWN.value,
-            o.created_at < before,
+            o.created_at <= before,
         )
         for row in await self._conn.execute(offered):
             found.setdefault(row.ask_id, []).append(Helped(row.member_id, False, row.created_at))

@@ -104,7 +104,7 @@ class FakeConnector:
         average = sum(sum(c.values()) for c in docs.values()) / len(docs)
         scored = []
         for ask in self._all():
-            if ask.community_id != community_id or ask.created_at >= before:
+            if ask.community_id != community_id or ask.created_at > before:
                 continue
             counts = docs[ask.id]
             length = sum(counts.values())
@@ -133,12 +133,12 @@ class FakeConnector:
             if g.ask_id == ask.id
             and g.status is GiveStatus.CONFIRMED
             and g.confirmed_at is not None
-            and g.confirmed_at < before
+            and g.confirmed_at <= before
         ]
         offered = [
             Helped(o.member_id, False, o.created_at)
             for (aid, _), o in self.s.offers.items()
-            if aid == ask.id and o.status is not OfferStatus.WITHDRAWN and o.created_at < before
+            if aid == ask.id and o.status is not OfferStatus.WITHDRAWN and o.created_at <= before
         ]
         return tuple(gave + offered)
 

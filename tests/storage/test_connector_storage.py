@@ -98,7 +98,7 @@ async def test_search_keeps_to_its_community_and_to_asks_before_the_cutoff(
     [early, late] = await add_asks(uow_factory, "kubernetes ingress", "kubernetes secrets")
     await add_asks(uow_factory, "kubernetes pods", community_id=C2)
 
-    assert [a for a, _, _ in await search(uow_factory, ["kubernetes"], before=at(2))] == [early]
+    assert [a for a, _, _ in await search(uow_factory, ["kubernetes"], before=at(1.5))] == [early]
     found = {a for a, _, _ in await search(uow_factory, ["kubernetes"])}
     assert found == {early, late}
 
