@@ -228,6 +228,7 @@ class History:
     expertise: dict[str, tuple[int, ...]]  # helper → topics
     interests: dict[str, tuple[str, ...]]  # member → declared topics
     thanks: list[tuple[str, str, datetime]] = field(default_factory=list)  # no ask
+    activity: dict[str, float] = field(default_factory=dict)  # helper → how much they help
 
 
 def ask_text(rng: random.Random, topic: Topic) -> str:
@@ -254,6 +255,7 @@ def generate(
     on_topic: float = 0.8,
     interest_share: float = 0.4,
     thanks: int = 0,
+    start: datetime = START,
 ) -> History:
     """`asks` asks over `days` days by `members` members. A `helper_share` of members
     help, each in one or two topics, with a heavy-tailed activity; an ask is helped by
@@ -300,7 +302,7 @@ def generate(
         asker = rng.choice(ids)
         while asker in expertise and topic in expertise[asker]:
             asker = rng.choice(ids)  # people ask outside what they know
-        created = START + span * (n / (asks + 1))
+        created = start + span * (n / (asks + 1))
         found: list[str] = []
         if rng.random() < 0.85:
             found.append(pick_helper(topic, asker))
@@ -315,11 +317,20 @@ def generate(
             AskFact(n, asker, ask_text(rng, TOPICS[topic]), topic, created, helped, offered)
         )
     thanks_given = [
-        (rng.choices(helpers, all_weights)[0], rng.choice(ids), START + span * rng.random())
+        (rng.choices(helpers, all_weights)[0], rng.choice(ids), start + span * rng.random())
         for _ in range(thanks)
     ]
-    return History(members, facts, expertise, interests, thanks_given)
+    return History(members, facts, expertise, interests, thanks_given, activity)
 
 
 def member_ids(history: History) -> Iterator[str]:
     return (f"m{i}" for i in range(history.members))
+
+
+def topic_of(text: str) -> int | None:
+    """The topic whose phrasings a generated text uses (for the simulated replies)."""
+    lowered = text.lower()
+    for n, topic in enumerate(TOPICS):
+        if any(p.lower() in lowered for concept in topic.concepts for p in concept):
+            return n
+    return None
