@@ -272,13 +272,17 @@ class SqlConnectorRepository:
     async def _pg_search(
         self, community_id: str, words: list[str], before: datetime, limit: int
     ) -> list[tuple[Any, float]]:
+        """Ranked in ask_search alone, then joined to the few asks kept: joined first,
+        the planner hashes the whole asks table for every search."""
         stmt = text(
-            "SELECT a.id, a.number, a.asker_id, a.text, ts_rank(s.document, q) AS rank "
-            "FROM ask_search AS s JOIN asks AS a ON a.id = s.ask_id, "
-            "to_tsquery('english', :query) AS q "
-            "WHERE s.document @@ q AND s.community_id = :community_id "
-            "AND s.created_at <= :before "
-            "ORDER BY rank DESC, a.id DESC LIMIT :limit"
+            "SELECT a.id, a.number, a.asker_id, a.text, top.rank FROM ("
+            " SELECT s.ask_id, ts_rank(s.document, q) AS rank"
+            " FROM ask_search AS s, to_tsquery('english', :query) AS q"
+            " WHERE s.document @@ q AND s.community_id = :community_id"
+            " AND s.created_at <= :before"
+            " ORDER BY rank DESC, s.ask_id DESC LIMIT :limit"
+            ") AS top JOIN asks AS a ON a.id = top.ask_id "
+            "ORDER BY top.rank DESC, a.id DESC"
         ).bindparams(bindparam("before", type_=UtcDateTime()))
         params = {
             "query": " | ".join(words),
