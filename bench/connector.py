@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import os
 import random
@@ -52,9 +53,10 @@ from bench.connector_data import TOPICS, History, ask_text, generate, topic_of
 from bot import connector, routing, terms
 from bot.clock import ManualClock
 from bot.copy import OFFER
-from bot.domain import Community
+from bot.domain import Community, MessageRef
 from bot.events import ButtonPressed, CommandInvoked, MemberInfo
 from bot.jobs import Jobs, step_through
+from bot.messages import Delivered
 from bot.ports import UnitOfWorkFactory
 from bot.service import PayForward
 from payforward.bootstrap import tune_garbage_collector
@@ -424,6 +426,11 @@ def percentile(values: list[float], share: float) -> float:
 
 async def speed(name: str, url: str, args: argparse.Namespace, now: datetime) -> None:
     engine = make_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:  # a database in its steady state, as autovacuum leaves it
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM ANALYZE"))
     uow_factory = unit_of_work_factory(engine)
     rng = random.Random(5)
     queries = [ask_text(rng, rng.choice(TOPICS)) for _ in range(args.speed_runs)]
@@ -445,15 +452,10 @@ async def speed(name: str, url: str, args: argparse.Namespace, now: datetime) ->
         timings["rank one ask (connector.pick)"].append(time.perf_counter() - started)
         started = time.perf_counter()
         async with uow_factory() as uow:
-            await uow.connector.similar_asks(
-                SCALE_CID,
-                terms.words(query),
-                before=now,
-                limit=connector.SIMILAR,
-                common=1.0,
-                common_min=10**9,
-            )
-        timings["baseline: the bare full-text search"].append(time.perf_counter() - started)
+            repository = uow.connector
+            search = repository._pg_search if postgres else repository._sqlite_search  # type: ignore[attr-defined]
+            await search(SCALE_CID, terms.words(query), now, connector.SIMILAR)
+        timings["baseline: one full-text query, all words"].append(time.perf_counter() - started)
         if n % 10 == 0:  # it is slow; a tenth of the runs is enough
             started = time.perf_counter()
             async with uow_factory() as uow:
@@ -532,32 +534,21 @@ class Recorder:
 
     platform = "console"
 
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
-    async def post(self, *args: Any) -> Any:
-        return _delivered()
+    async def post(self, community_id: str, channel_id: str, message: Any) -> Any:
+        return Delivered(MessageRef(channel_id, f"m{next(self._ids)}"))
 
     async def update(self, community_id: str, ref: Any, message: Any) -> Any:
-        from bot.messages import Delivered
-
         return Delivered(ref)
 
-    async def send_dm(self, *args: Any) -> Any:
-        return _delivered()
-
-
-_sent = 0
-
-
-def _delivered() -> Any:
-    from bot.domain import MessageRef
-    from bot.messages import Delivered
-
-    global _sent
-    _sent += 1
-    return Delivered(MessageRef("c", f"m{_sent}"))
+    async def send_dm(self, community_id: str, member_id: str, message: Any) -> Any:
+        return Delivered(MessageRef(f"dm:{member_id}", f"m{next(self._ids)}"))
 
 
 async def noise(
