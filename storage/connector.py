@@ -22,8 +22,10 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     text,
+    union_all,
     update,
 )
 
@@ -190,11 +192,10 @@ class SqlConnectorRepository:
             return []
         postgres = self._conn.dialect.name == "postgresql"
         if postgres:
-            threshold = max(common * await self._pg_size(), common_min)
-            counts = await self._pg_counts(words, cap=int(threshold) + 1)
+            total, counts = await self._pg_counts(words, common, common_min)
         else:
             total, counts = await self._sqlite_counts(words)
-            threshold = max(common * total, common_min)
+        threshold = max(common * total, common_min)
         kept = [w for w, n in zip(words, counts, strict=True) if n <= threshold]
         if not kept:  # only common words: search by the least common one
             kept = [min(zip(counts, words, strict=True))[1]]
@@ -228,38 +229,40 @@ class SqlConnectorRepository:
         total, *counts = (await self._conn.execute(stmt, params)).one()
         return int(total), [int(n) for n in counts]
 
-    async def _pg_size(self) -> int:
-        """How many asks are indexed: the planner's estimate, or a count when small."""
-        size = text(
-            "SELECT CASE WHEN c.reltuples >= :estimate_from THEN c.reltuples::bigint "
-            "ELSE (SELECT count(*) FROM ask_search) END "
-            "FROM pg_class c WHERE c.oid = 'ask_search'::regclass"
-        )
-        return int((await self._conn.execute(size, {"estimate_from": _ESTIMATE_FROM})).scalar())
-
-    async def _pg_counts(self, words: list[str], cap: int) -> list[int]:
-        """How many asks hold each word, from the GIN index, counted up to `cap`:
-        past the threshold, the rule needs to know no more."""
+    async def _pg_counts(
+        self, words: list[str], common: float, common_min: int
+    ) -> tuple[int, list[int]]:
+        """How many asks are indexed (the planner's estimate, or a count when few),
+        and how many hold each word, from the GIN index, counted only up to the
+        threshold: past it, the rule needs to know no more. One statement."""
+        cap = "(SELECT GREATEST(n * :common, :common_min)::bigint + 1 FROM size)"
         parts = ", ".join(
             "(SELECT count(*) FROM (SELECT 1 FROM ask_search WHERE document @@ "
-            f"plainto_tsquery('english', :w{n}) LIMIT :cap) AS w{n})"
+            f"plainto_tsquery('english', :w{n}) LIMIT {cap}) AS w{n})"
             for n in range(len(words))
         )
+        stmt = text(
+            "WITH size AS (SELECT CASE WHEN c.reltuples >= :estimate_from "
+            "THEN c.reltuples::bigint ELSE (SELECT count(*) FROM ask_search) END AS n "
+            "FROM pg_class c WHERE c.oid = 'ask_search'::regclass) "
+            f"SELECT (SELECT n FROM size), {parts}"
+        )
         params: dict[str, Any] = {f"w{n}": w for n, w in enumerate(words)}
-        params["cap"] = cap
-        counts = (await self._conn.execute(text(f"SELECT {parts}"), params)).one()
-        return [int(n) for n in counts]
+        params |= {"estimate_from": _ESTIMATE_FROM, "common": common, "common_min": common_min}
+        total, *counts = (await self._conn.execute(stmt, params)).one()
+        return int(total), [int(n) for n in counts]
 
     async def _sqlite_search(
         self, community_id: str, words: list[str], before: datetime, limit: int
     ) -> list[tuple[Any, float]]:
-        """FTS5's bm25() is lower for better matches: negated, higher is better."""
+        """FTS5's bm25() is lower for better matches: negated, higher is better. Ties
+        go to the newest ask."""
         stmt = text(
             "SELECT a.id, a.number, a.asker_id, a.text, -bm25(ask_search) AS rank "
             "FROM ask_search JOIN asks AS a ON a.id = ask_search.rowid "
             "WHERE ask_search MATCH :query AND a.community_id = :community_id "
             "AND a.created_at <= :before "
-            "ORDER BY bm25(ask_search) LIMIT :limit"
+            "ORDER BY bm25(ask_search), a.id DESC LIMIT :limit"
         ).bindparams(bindparam("before", type_=UtcDateTime()))
         params = {
             "query": " OR ".join(_fts5_phrase(w) for w in words),
@@ -294,23 +297,23 @@ class SqlConnectorRepository:
 
     async def _helped(self, ask_ids: list[int], before: datetime) -> dict[int, list[Helped]]:
         """Confirmed gives (ix_gives_ask) and offers not withdrawn (their primary key)
-        on the asks found, made before `before`."""
+        on the asks found, made by `before`, in one statement."""
         g, o = gives.c, offers.c
-        found: dict[int, list[Helped]] = {}
-        gave = select(g.ask_id, g.giver_id, g.confirmed_at).where(
+        gave = select(
+            g.ask_id, g.giver_id.label("member_id"), g.confirmed_at.label("at"), literal(1)
+        ).where(
             g.ask_id.in_(ask_ids),
             g.status == GiveStatus.CONFIRMED.value,
             g.confirmed_at <= before,
         )
-        for row in await self._conn.execute(gave):
-            found.setdefault(row.ask_id, []).append(Helped(row.giver_id, True, row.confirmed_at))
-        offered = select(o.ask_id, o.member_id, o.created_at).where(
+        offered = select(o.ask_id, o.member_id, o.created_at, literal(0)).where(
             o.ask_id.in_(ask_ids),
             o.status != OfferStatus.WITHDRAWN.value,
             o.created_at <= before,
         )
-        for row in await self._conn.execute(offered):
-            found.setdefault(row.ask_id, []).append(Helped(row.member_id, False, row.created_at))
+        found: dict[int, list[Helped]] = {}
+        for ask_id, member_id, at, kind in await self._conn.execute(union_all(gave, offered)):
+            found.setdefault(ask_id, []).append(Helped(member_id, bool(kind), at))
         return found
 
     # Routing.
