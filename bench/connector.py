@@ -35,6 +35,7 @@ import os
 import random
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -483,13 +484,29 @@ async def speed(name: str, url: str, args: argparse.Namespace, now: datetime) ->
 # 3. Memory of `payforward run`.
 
 
+def sidecars(path: Path) -> tuple[Path, Path]:
+    return Path(f"{path}-wal"), Path(f"{path}-shm")
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file in WAL mode: checkpointed first, and no
+    write-ahead log of an earlier copy left beside the new one."""
+    with sqlite3.connect(source) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    for path in sidecars(target):
+        path.unlink(missing_ok=True)
+    shutil.copy(source, target)
+
+
 def run_memory(database: Path | None, folder: Path) -> tuple[float, str]:
     """Peak RSS (MiB) of `payforward run` answering `who` and routing an ask."""
     target = folder / "memory.db"
     if database is None:
-        target.unlink(missing_ok=True)
+        for path in (target, *sidecars(target)):
+            path.unlink(missing_ok=True)
     else:
-        shutil.copy(database, target)
+        copy_database(database, target)
     script = (
         "/payforward who kubernetes ingress TLS\n"
         "/ask Our helm chart values keep breaking the ingress controller\n"
@@ -557,7 +574,7 @@ async def noise(
     from bot.dispatch import Dispatcher
 
     target = folder / "month.db"
-    shutil.copy(database, target)
+    copy_database(database, target)
     engine = make_engine(f"sqlite:///{target}")
     uow_factory: UnitOfWorkFactory = unit_of_work_factory(engine)
     clock = ManualClock(start)
