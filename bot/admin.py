@@ -4,19 +4,21 @@ Discord, `/payforward-admin …`)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from bot import copy, emoji_names
 from bot.context import Context, Refusal
 from bot.domain import Community
 from bot.messages import Answer, Reply
-from bot.parsing import describe_schedule, first_channel, parse_schedule
+from bot.parsing import describe_schedule, first_channel, parse_delay, parse_schedule
 from bot.report import weekly_post, weekly_report
 from bot.weeks import is_timezone, week_of
 
 CONFIG_USAGE = (
     "Usage: `{admin} config channel #channel | timezone Europe/Berlin | "
-    "leaderboard mon 09:00 | prompts fri 15:00|off | emoji :raising_hand:`"
+    "leaderboard mon 09:00 | prompts fri 15:00|off | emoji :raising_hand: | connector 30m|off`"
 )
+CONNECTOR_RANGE = (timedelta(minutes=1), timedelta(hours=23))  # routed before the 24 h bump
 
 
 def require_admin(ctx: Context) -> None:
@@ -31,6 +33,8 @@ async def configure(ctx: Context, words: list[str]) -> list[Answer]:
     key, value = words[0].lower(), " ".join(words[1:]).strip()
     updated, saved = _apply(ctx.community, key, value)
     await ctx.uow.communities.save(updated)
+    if key == "connector" and updated.connector_after is not None:
+        await ctx.uow.connector.reschedule(ctx.cid, updated.connector_after)
     ctx.config_changed = True
     return [Reply(copy.config_saved(saved))]
 
@@ -79,6 +83,8 @@ def _apply(community: Community, key: str, value: str) -> tuple[Community, str]:
         return replace(
             community, offer_emoji=name
         ), f"offers are made with {emoji_names.glyph(name)}"
+    if key == "connector":
+        return _connector(community, value)
     raise Refusal(CONFIG_USAGE.format(admin=copy.admin_command(community.platform)))
 
 
@@ -86,6 +92,20 @@ def _looks_like_emoji(value: str, name: str) -> bool:
     """A bare word (`hello`) counts only when it is a standard emoji's name; a custom
     emoji is written in colons (`:partyparrot:`) or sent as one (`<:name:123>`)."""
     return value.strip().startswith((":", "<")) or emoji_names.glyph(name) != f":{name}:"
+
+
+def _connector(community: Community, value: str) -> tuple[Community, str]:
+    if value.lower() == "off":
+        return replace(community, connector_after=None), "the connector is off"
+    after = parse_delay(value)
+    low, high = CONNECTOR_RANGE
+    if after is None or not low <= after <= high:
+        raise Refusal(
+            "Say how long an ask waits for an offer before I DM it to likely helpers, "
+            "between 1 minute and 23 hours: `connector 30m`, `connector 2h`, or `connector off`."
+        )
+    updated = replace(community, connector_after=after)
+    return updated, f"connector: {copy.describe_delay(after)}"
 
 
 async def post_leaderboard(ctx: Context) -> list[Answer]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import copy, emoji_names, ledger
+from bot import copy, emoji_names, ledger, routing
 from bot.context import Context, Refusal
 from bot.domain import (
     MAX_ASK_LENGTH,
@@ -50,6 +50,7 @@ async def post_ask(ctx: Context, text: str) -> list[Answer]:
     )
     card = copy.ask_card(ask, [], [], ctx.community.offer_emoji)
     await ctx.post(channel, card, purpose=f"ask_card:{ask.id}")
+    await routing.schedule(ctx.uow, ctx.community, ask)
     return [Reply(copy.ask_posted(ask))]
 
 
@@ -71,6 +72,7 @@ async def offer(ctx: Context, ask: Ask, *, pressed: bool) -> list[Answer]:
     if existing is not None and existing.status is OfferStatus.ACTIVE:
         return [Reply(copy.already_offered(ask))] if pressed else []
     await ctx.uow.asks.save_offer(Offer(ask.id, ctx.member_id, OfferStatus.ACTIVE, ctx.now))
+    await routing.note_offer(ctx.uow, ask, ctx.member_id, ctx.now)
     ask = replace(ask, last_activity_at=ctx.now)
     await ctx.uow.asks.save(ask)
     await ctx.dm(ask.asker_id, copy.offer_to_asker(ask, ctx.member_id, ctx.community.offer_emoji))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 
 from bot.domain import Ask, AskStatus, Community, Give
 from bot.emoji_names import glyph
@@ -244,8 +245,8 @@ USAGE = {
         "Usage: `/give @member <what you did>` (they confirm it), or `/give <what>` "
         "to log something you shared with everyone, like a guide or a talk."
     ),
-    "optout": "Usage: `/payforward optout leaderboard|prompts|reminders|all`",
-    "optin": "Usage: `/payforward optin leaderboard|prompts|reminders|all`",
+    "optout": "Usage: `/payforward optout leaderboard|prompts|reminders|connector|all`",
+    "optin": "Usage: `/payforward optin leaderboard|prompts|reminders|connector|all`",
 }
 
 HELP_LINES = (
@@ -256,6 +257,9 @@ HELP_LINES = (
     "`/payforward me` — your stats",
     "`/payforward leaderboard` — this week so far, just for you",
     "`/payforward optout|optin leaderboard|prompts|reminders|all`",
+    "`/payforward interests python, public speaking` — what you like to help with; "
+    "asks nobody offered on may then be sent to you (`optout|optin connector`)",
+    "`/payforward who <topic>` — who might know about something, just for you",
     "`/payforward timezone Europe/Berlin` — yours, so reminders and prompts skip your night",
     "`/payforward export` — your data, sent to you by DM",
     "`/payforward forget` — delete your personal data",
@@ -268,6 +272,7 @@ ADMIN_HELP_LINES = (
     "`{admin} config leaderboard mon 09:00`",
     "`{admin} config prompts fri 15:00` or `off`",
     "`{admin} config emoji :raising_hand:` — the offer reaction",
+    "`{admin} config connector 30m` or `off` — DM asks with no offer by then to likely helpers",
     "`{admin} leaderboard post` — post the board now",
 )
 
@@ -521,7 +526,18 @@ def config_summary(community: Community) -> Message:
             f"Offer emoji: {glyph(community.offer_emoji)} ({community.offer_emoji})",
             style=Style.ITEM,
         ),
+        text(f"Connector: {describe_delay(community.connector_after)}", style=Style.ITEM),
     )
+
+
+def describe_delay(after: timedelta | None) -> str:
+    """`config connector`: how long an ask waits for an offer before it is routed."""
+    if after is None:
+        return "off"
+    minutes = int(after.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    spoken = f"{hours} h {rest} min" if hours and rest else f"{hours} h" if hours else f"{rest} min"
+    return f"asks with no offer after {spoken} go to likely helpers by DM"
 
 
 def config_saved(what: str) -> Message:

@@ -7,7 +7,7 @@ a repository. Every datetime is timezone-aware (UTC in storage).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -15,6 +15,7 @@ DEFAULT_OFFER_EMOJI = "raising_hand"
 MAX_ASK_LENGTH = 3000
 MAX_NOTE_LENGTH = 1000
 PAIR_CAP_PER_WEEK = 3
+CONNECTOR_AFTER = timedelta(minutes=30)  # an ask with no offer by then is routed
 
 
 class AskStatus(StrEnum):
@@ -70,6 +71,7 @@ class Community:
     leaderboard: Schedule = Schedule(0, time(9, 0))
     prompts: Schedule | None = Schedule(4, time(15, 0))
     offer_emoji: str = DEFAULT_OFFER_EMOJI
+    connector_after: timedelta | None = CONNECTOR_AFTER  # None: the connector is off
 
     @property
     def platform(self) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot import asking, copy
+from bot import asking, copy, routing
 from bot.context import Context, Refusal, queue_card_edit, queue_quiet_dm, render_card
 from bot.domain import Ask, AskStatus, Community, OptOut
 from bot.messages import Answer, Message, Priority, ToChannel
@@ -41,6 +41,7 @@ class FollowUps:
     lapsed: int = 0
     bumped: int = 0
     closed: int = 0
+    routed: int = 0  # asks whose routing fell due (bot/routing.py)
 
 
 Step = Callable[[UnitOfWork], Awaitable[tuple[int, int]]]
@@ -49,6 +50,7 @@ Step = Callable[[UnitOfWork], Awaitable[tuple[int, int]]]
 
 async def run(uow_factory: UnitOfWorkFactory, now: datetime) -> FollowUps:
     done = FollowUps()
+    done.routed = await _pages(uow_factory, lambda uow: routing.route_due(uow, now))
     done.reminded = await _pages(uow_factory, lambda uow: _remind(uow, 0, now))
     done.reminded += await _pages(uow_factory, lambda uow: _remind(uow, 1, now))
     done.lapsed = await _pages(uow_factory, lambda uow: _lapse(uow, now))
@@ -142,6 +144,7 @@ async def _bump(uow: UnitOfWork, now: datetime) -> tuple[int, int]:
             bump = copy.bump(ask)
             channel = ToChannel(ask.channel_id)
             await uow.outbox.add(ask.community_id, channel, bump, now, priority=Priority.SOON)
+            await routing.route_on_bump(uow, ask, now)
             bumped += 1
     return len(due), bumped
 

@@ -106,7 +106,7 @@ class Jobs:
         now = now or at
         if job == REMINDERS:
             done = await followups.run(self._uow, at)
-            acted = done.reminded + done.lapsed + done.bumped + done.closed
+            acted = done.reminded + done.lapsed + done.bumped + done.closed + done.routed
             return [Ran("*", REMINDERS, at.isoformat(), Result.DONE)] if acted else []
         ran = []
         for community in await self._communities(None):
@@ -123,12 +123,14 @@ class Jobs:
             communities = await uow.communities.all()
             marks = await uow.asks.follow_up_marks(after - followups.BUMP_AFTER)
             queued = await uow.outbox.next_due(after)
+            routing = await uow.connector.next_due(after)
         moments = [
             next_firing(schedule, c.timezone, after)
             for c in communities
             for _, schedule in schedules(c)
         ]
-        moments += [m for m in (followups.next_due(marks, after), queued) if m is not None]
+        found = (followups.next_due(marks, after), queued, routing)
+        moments += [m for m in found if m is not None]
         return min(moments, default=None)
 
     async def run_once(

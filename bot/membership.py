@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot import copy
+from bot import copy, interests
 from bot.context import Context, Refusal
 from bot.domain import AskStatus, GiveStatus, OptOut
 from bot.erasure import ERASED, redactor
@@ -63,6 +63,7 @@ async def me(ctx: Context) -> list[Answer]:
     if open_asks:  # the newest few, so App Home and `/payforward me` show what is waiting
         blocks.append(text("Your open asks", style=Style.HEADING))
         blocks.extend(ask_line(ask) for ask in open_asks[-SHOWN_ASKS:][::-1])
+    blocks.append(await interests.summary(ctx.uow, ctx.cid, ctx.member_id))
     blocks.append(text(f"Opted out of: {opt_outs}", style=Style.CONTEXT))
     return [Reply(copy.lines(*blocks))]
 
@@ -150,6 +151,7 @@ async def export_document(ctx: Context) -> str:
             }
             for g in gives
         ],
+        **await interests.exported(ctx.uow, ctx.cid, m.member_id),
         "exported_at": ctx.now.isoformat(),
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
@@ -181,6 +183,7 @@ async def forget(ctx: Context) -> list[Answer]:
     await ctx.uow.outbox.forget(cid, member_id, redactor(words))  # sent or pending
     await ctx.uow.asks.erase_texts(cid, member_id, ERASED)
     await ctx.uow.gives.erase_notes(cid, member_id)
+    await ctx.uow.connector.forget(cid, member_id)
     await ctx.uow.members.save(
         replace(ctx.member, display_name=None, tz=None, opt_outs=frozenset(OptOut), forgotten=True)
     )

@@ -4,13 +4,14 @@ mentions as `<@member_id>`, channels as `<#channel_id>`."""
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 from bot.domain import Schedule
 
 MENTION = re.compile(r"<@([^<>\s|]+)>")
 CHANNEL = re.compile(r"<#([^<>\s|]+)>")
 _LEADING_MENTION = re.compile(r"^\s*<@([^<>\s|]+)>[\s,:]*")
+_DELAY = re.compile(r"^(?:(\d{1,3})\s*h(?:ours?|rs?)?)?\s*(?:(\d{1,4})\s*m(?:in(?:ute)?s?)?)?$")
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]?([0-5]\d)$")
 _ID = re.compile(r"[0-9]{1,19}")
 MAX_ID = 2**63 - 1  # the largest key either database stores
@@ -66,3 +67,12 @@ def parse_schedule(text: str) -> Schedule | None:
 
 def describe_schedule(schedule: Schedule) -> str:
     return f"{WEEKDAY_NAMES[schedule.weekday]} {schedule.at.strftime('%H:%M')}"
+
+
+def parse_delay(text: str) -> timedelta | None:
+    """`30m`, `45 min`, `2h`, `1h30m` → a timedelta; None when it is not one."""
+    match = _DELAY.match(text.strip().lower())
+    if match is None or not any(match.groups()):
+        return None
+    hours, minutes = (int(group or 0) for group in match.groups())
+    return timedelta(hours=hours, minutes=minutes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 
@@ -488,6 +488,153 @@ class DashboardQueries(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Helped:
+    """One member's help on a past ask: a confirmed give (`gave`) or an offer."""
+
+    member_id: str
+    gave: bool
+    at: datetime  # when the give was confirmed, or the offer made
+
+
+@dataclass(frozen=True)
+class SimilarAsk:
+    """A past ask whose text matches a search, with who helped on it."""
+
+    ask_id: int
+    number: int
+    asker_id: str
+    text: str
+    similarity: float  # relative to the best match of the search: (0, 1]
+    helped: tuple[Helped, ...]
+
+
+@dataclass(frozen=True)
+class ConnectorMember:
+    """A member's standing with the connector (bot/connector.py, bot/routing.py)."""
+
+    member_id: str
+    opted_in: bool
+    routed_since: int  # routed DMs since the instant asked about
+    last_routed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Route:
+    """An ask sent by DM to a member likely to help (round 1 after the connector's
+    delay, round 2 with the 24 h bump), and what they did about it."""
+
+    ask_id: int
+    member_id: str
+    community_id: str
+    routed_at: datetime
+    round: int
+    reason: str  # why this member, as the DM said it
+    offered_at: datetime | None = None  # a connection
+    declined_at: datetime | None = None
+
+
+class ConnectorRepository(Protocol):
+    """What the connector keeps and searches: interests, consent, routing history, and
+    the text search over past asks that its ranking starts from."""
+
+    async def interests(self, community_id: str, member_id: str) -> list[str]:
+        """The member's declared topics, in the order given."""
+        ...
+
+    async def set_interests(
+        self, community_id: str, member_id: str, topics: Sequence[tuple[str, Sequence[str]]]
+    ) -> None:
+        """Replace the member's topics: (topic, its stems) each."""
+        ...
+
+    async def interested(
+        self, community_id: str, stems: Sequence[str], limit: int
+    ) -> list[tuple[str, str]]:
+        """(member id, topic) for opted-in members' topics with any of `stems`, those
+        routed to least recently first, at most `limit` rows."""
+        ...
+
+    async def opted_in(self, community_id: str, member_id: str) -> bool | None:
+        """True or False as the member chose; None if they never did."""
+        ...
+
+    async def set_opted_in(self, community_id: str, member_id: str, opted_in: bool) -> None: ...
+
+    async def standing(
+        self, community_id: str, member_ids: Sequence[str], since: datetime
+    ) -> dict[str, ConnectorMember]:
+        """The members among `member_ids` who ever chose, opted in or out."""
+        ...
+
+    async def similar_asks(
+        self,
+        community_id: str,
+        words: Sequence[str],
+        *,
+        before: datetime,
+        limit: int,
+        common: float,
+        common_min: int,
+    ) -> list[SimilarAsk]:
+        """The community's asks created at or before `before` that best match any of
+        `words`, best first, by the database's own full-text ranking, with the
+        confirmed gives and the offers (not withdrawn) made on them by `before`.
+        Words found in more than a `common` share of all asks (and in more than
+        `common_min` asks) are left out of the search while rarer ones remain: they
+        tell how people ask, not what about."""
+        ...
+
+    async def schedule(self, community_id: str, ask_id: int, due_at: datetime) -> None:
+        """Route the ask at `due_at` (unless it gets an offer first)."""
+        ...
+
+    async def reschedule(self, community_id: str, delay: timedelta) -> None:
+        """Move the community's asks still waiting to their creation + `delay`."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[Ask]:
+        """Asks waiting to be routed at or before `now`, across every community,
+        earliest first, whatever became of them since."""
+        ...
+
+    async def claim(self, ask_id: int, now: datetime) -> bool:
+        """Take the ask's routing, if nobody took it yet: once per ask, even with
+        several processes."""
+        ...
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        """The earliest routing still waiting that falls due after `after`."""
+        ...
+
+    async def routes_for(self, ask_id: int) -> list[Route]: ...
+
+    async def add_route(self, route: Route) -> None:
+        """Record a routed DM; the member counts as routed to at `route.routed_at`."""
+        ...
+
+    async def mark_offered(self, ask_id: int, member_id: str, at: datetime) -> bool:
+        """A routed member offered: a connection. False when they were not routed."""
+        ...
+
+    async def decline(self, ask_id: int, member_id: str, at: datetime) -> bool:
+        """A routed member said *Not this time*. False when they were not routed."""
+        ...
+
+    async def routes_of(self, community_id: str, member_id: str) -> list[Route]:
+        """Every ask routed to the member, oldest first (for `export`)."""
+        ...
+
+    async def connections(self, community_id: str, start: datetime, end: datetime) -> int:
+        """Asks with a give confirmed in [start, end) from a member the connector
+        routed the ask to and who then offered."""
+        ...
+
+    async def forget(self, community_id: str, member_id: str) -> None:
+        """Delete the member's interests, consent and routing history."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -500,6 +647,7 @@ class UnitOfWork(Protocol):
     jobs: JobRunRepository
     sign_ins: SignInRepository
     dashboard: DashboardQueries
+    connector: ConnectorRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

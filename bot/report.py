@@ -32,6 +32,7 @@ class WeeklyReport:
     needs_help: list[Ask]
     shared: list[Give]
     trend: list[int]
+    connections: int = 0  # asks resolved by a member the connector reached (public only)
 
     @property
     def empty(self) -> bool:
@@ -71,6 +72,7 @@ async def weekly_report(
         needs_help=needs_help,
         shared=(await uow.gives.shared(cid, start, end))[:SHARED],
         trend=trend,
+        connections=await uow.connector.connections(cid, start, end),
     )
 
 
@@ -133,6 +135,10 @@ def weekly_post(report: WeeklyReport, title: str = "Pay-it-forward week") -> Mes
             text("Top helpers — help given, above all with no return expected", style=Style.TEXT)
         )
         blocks.extend(standing_line(s) for s in report.table[:TOP])
+    if report.connections:
+        n = report.connections
+        found = "ask found its helper" if n == 1 else "asks found their helper"
+        blocks.append(text(f"🔗 {n} {found} through a connection this week"))
     if report.chains:
         blocks.append(text("Paid forward", style=Style.HEADING))
         blocks.extend(chain_line(c) for c in report.chains)

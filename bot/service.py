@@ -14,7 +14,18 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from bot import admin, asking, copy, dashboard, followups, giving, membership, prompts
+from bot import (
+    admin,
+    asking,
+    copy,
+    dashboard,
+    followups,
+    giving,
+    interests,
+    membership,
+    prompts,
+    routing,
+)
 from bot.context import Context, Refusal, queue_card_edit, render_card, touch_member
 from bot.domain import AskStatus, Community
 from bot.events import (
@@ -191,6 +202,9 @@ class PayForward:
         """Whether a follow-up about an ask still makes sense now: a reminder deferred
         past quiet hours is dropped if the ask was resolved or closed meanwhile."""
         kind, _, ask_id = item.purpose.partition(":")
+        if kind == routing.ROUTE:
+            async with self._uow() as uow:
+                return await routing.still_wanted(uow, item)
         if kind != followups.REMINDER:
             return True
         async with self._uow() as uow:
@@ -280,8 +294,14 @@ async def payforward(ctx: Context, words: list[str]) -> list[Answer]:
         return await membership.leaderboard(ctx)
     if sub == "leaderboard" and [w.lower() for w in rest] == ["post"]:
         return await admin.post_leaderboard(ctx)
+    if sub in ("optout", "optin") and [w.lower() for w in rest] == ["connector"]:
+        return await interests.set_connector(ctx, opted_in=sub == "optin")
     if sub in ("optout", "optin"):
         return await membership.set_opt_out(ctx, rest, out=sub == "optout")
+    if sub == "interests":
+        return await interests.interests(ctx, rest)
+    if sub == "who":
+        return await interests.who(ctx, rest)
     if sub == "timezone":
         return await membership.set_timezone(ctx, rest)
     if sub == "export" and not rest:
@@ -311,6 +331,8 @@ async def button(ctx: Context, event: ButtonPressed) -> list[Answer]:
         return await membership.forget(ctx)
     if event.action in followups.ACTIONS:
         return await followups.answer(ctx, event.action, event.value)
+    if event.action in routing.ACTIONS:
+        return await routing.answer(ctx, event.action, event.value)
     if event.action in prompts.ACTIONS:
         return await prompts.answer(ctx, event.action)
     log.info("ignored unknown button action %r", event.action)

@@ -102,6 +102,8 @@ class CommunityRow(Base):
     prompts_weekday: Mapped[int | None]  # NULL: weekly prompts are off
     prompts_time: Mapped[str | None] = mapped_column(String(5))
     offer_emoji: Mapped[str]
+    # Minutes an ask waits for an offer before the connector routes it; NULL: off.
+    connector_minutes: Mapped[int | None] = mapped_column(server_default=text("30"))
     ask_seq: Mapped[int] = mapped_column(server_default=text("0"))  # last ask number given
     created_at: Mapped[datetime] = mapped_column(server_default=NOW)
 
@@ -361,6 +363,81 @@ class WeekPeopleRow(Base):
     helped: Mapped[int]
 
 
+class MemberInterestRow(Base):
+    """A topic a member likes to help with (`/payforward interests`), in their order."""
+
+    __tablename__ = "member_interests"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40))
+
+
+class InterestTermRow(Base):
+    """One stem of a member's topic, keyed to find the members whose topics share a
+    word with an ask (bot/terms.py makes the stems)."""
+
+    __tablename__ = "interest_terms"
+    __table_args__ = (Index("ix_interest_terms_member", "community_id", "member_id"),)
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+
+
+class ConnectorMemberRow(Base):
+    """A member's choice about the connector (opt-in), and when they were last routed
+    to: ties go to whoever waited longest."""
+
+    __tablename__ = "connector_members"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(primary_key=True)
+    opted_in: Mapped[bool]
+    last_routed_at: Mapped[datetime | None]
+
+
+class ConnectorAskRow(Base):
+    """An ask waiting to be routed at `due_at`; `routed_at` marks it taken, once."""
+
+    __tablename__ = "connector_asks"
+    __table_args__ = (
+        # due: only the asks still waiting, by when (partial, like the outbox's).
+        Index(
+            "ix_connector_asks_due",
+            "due_at",
+            sqlite_where=text("routed_at IS NULL"),
+            postgresql_where=text("routed_at IS NULL"),
+        ),
+    )
+
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"), primary_key=True)
+    community_id: Mapped[str]
+    due_at: Mapped[datetime]
+    routed_at: Mapped[datetime | None]
+
+
+class ConnectorRouteRow(Base):
+    """An ask sent by DM to a member, and what they did about it."""
+
+    __tablename__ = "connector_routes"
+    __table_args__ = (
+        # The weekly cap and routes_of: a member's routed DMs, by time.
+        Index("ix_connector_routes_member", "community_id", "member_id", "routed_at"),
+    )
+
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(primary_key=True)
+    community_id: Mapped[str]
+    routed_at: Mapped[datetime]
+    round: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    offered_at: Mapped[datetime | None]
+    declined_at: Mapped[datetime | None]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -377,3 +454,8 @@ week_counts = _table(WeekCountRow)
 sign_in_links = _table(SignInLinkRow)
 web_sessions = _table(WebSessionRow)
 week_people = _table(WeekPeopleRow)
+member_interests = _table(MemberInterestRow)
+interest_terms = _table(InterestTermRow)
+connector_members = _table(ConnectorMemberRow)
+connector_asks = _table(ConnectorAskRow)
+connector_routes = _table(ConnectorRouteRow)

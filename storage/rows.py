@@ -8,7 +8,7 @@ functions. Each `*_COLUMNS` tuple is the select list its `*_from_row` reads.
 from __future__ import annotations
 
 import json
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -68,6 +68,11 @@ def community_values(community: Community) -> Values:
         "prompts_weekday": None if prompts is None else prompts.weekday,
         "prompts_time": None if prompts is None else _hhmm(prompts.at),
         "offer_emoji": community.offer_emoji,
+        "connector_minutes": (
+            None
+            if community.connector_after is None
+            else int(community.connector_after.total_seconds() // 60)
+        ),
     }
 
 
@@ -82,6 +87,9 @@ def community_from_row(row: Row[Any]) -> Community:
         leaderboard=Schedule(row.leaderboard_weekday, time.fromisoformat(row.leaderboard_time)),
         prompts=prompts,
         offer_emoji=row.offer_emoji,
+        connector_after=(
+            None if row.connector_minutes is None else timedelta(minutes=row.connector_minutes)
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from bot.faults import StorageUnavailable
 from bot.ports import (
     AskRepository,
     CommunityRepository,
+    ConnectorRepository,
     DashboardQueries,
     EventLog,
     GiveRepository,
@@ -27,6 +28,7 @@ from bot.ports import (
     OutboxRepository,
     SignInRepository,
 )
+from storage.connector import SqlConnectorRepository
 from storage.dashboard import SqlDashboardQueries
 from storage.db import sqlite_pragmas
 from storage.faults import is_unavailable
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
     jobs: JobRunRepository
     sign_ins: SignInRepository
     dashboard: DashboardQueries
+    connector: ConnectorRepository
 
     def __init__(self, connect: Connect, turn: asyncio.Lock | None = None) -> None:
         self._connect = connect
@@ -95,6 +98,7 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRunRepository(conn)
         self.sign_ins = SqlSignInRepository(conn)
         self.dashboard = SqlDashboardQueries(conn)
+        self.connector = SqlConnectorRepository(conn)
         return self
 
     async def __aexit__(

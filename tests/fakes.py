@@ -31,6 +31,7 @@ from bot.domain import (
 from bot.erasure import Redact
 from bot.messages import Delivered, Delivery, Message, Priority, Target
 from bot.ports import FollowUpMarks, JobClaim, OutboxItem, SignInLink, WebSession
+from tests.fake_connector import ConnectorState, FakeConnector
 
 
 @dataclass
@@ -66,6 +67,7 @@ class FakeState:
     sign_in_links: dict[str, SignInLink] = field(default_factory=dict)  # by token hash
     link_times: dict[str, datetime] = field(default_factory=dict)  # token hash → created
     web_sessions: dict[str, WebSession] = field(default_factory=dict)  # by session hash
+    connector: ConnectorState = field(default_factory=ConnectorState)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -765,6 +767,7 @@ class FakeUnitOfWork:
         self.jobs = FakeJobRuns(self.state)
         self.sign_ins = FakeSignIns(self.state)
         self.dashboard = FakeDashboard(self.state)
+        self.connector = FakeConnector(self.state)
         return self
 
     async def __aexit__(

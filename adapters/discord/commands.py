@@ -18,7 +18,7 @@ import discord
 from discord import app_commands
 
 ASK_DESCRIPTION = "Ask the community for help"
-OptChoice = Literal["leaderboard", "prompts", "reminders", "all"]
+OptChoice = Literal["leaderboard", "prompts", "reminders", "connector", "all"]
 ADMIN_COMMAND = "payforward-admin"
 
 
@@ -89,6 +89,20 @@ async def me(interaction: discord.Interaction) -> None:
 @payforward.command(name="leaderboard", description="This week so far, just for you")
 async def leaderboard(interaction: discord.Interaction) -> None:
     await _sub(interaction, "leaderboard")
+
+
+@payforward.command(name="interests", description="Topics you like to help with")
+@app_commands.describe(
+    topics="Comma-separated, e.g. python, public speaking; `clear` removes them; empty shows yours"
+)
+async def interests(interaction: discord.Interaction, topics: str | None = None) -> None:
+    await _sub(interaction, _joined("interests", topics))
+
+
+@payforward.command(name="who", description="Who might know about something (only you see it)")
+@app_commands.describe(text="A topic or a question")
+async def who(interaction: discord.Interaction, text: str) -> None:
+    await _sub(interaction, _joined("who", text))
 
 
 @payforward.command(name="optout", description="Stop leaderboard listing, prompts or reminders")
@@ -173,6 +187,12 @@ async def config_prompts(interaction: discord.Interaction, when: str) -> None:
 @app_commands.describe(emoji="An emoji, e.g. 🙋 or :raising_hand:")
 async def config_emoji(interaction: discord.Interaction, emoji: str) -> None:
     await _sub(interaction, _joined("config emoji", emoji))
+
+
+@config.command(name="connector", description="DM asks with no offer to likely helpers")
+@app_commands.describe(after="How long an ask waits for an offer, e.g. 30m or 2h, or off")
+async def config_connector(interaction: discord.Interaction, after: str) -> None:
+    await _sub(interaction, _joined("config connector", after))
 
 
 @board.command(name="post", description="Post the weekly board now")

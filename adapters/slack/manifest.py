@@ -36,7 +36,7 @@ COMMANDS = (
     (
         "/payforward",
         "Your stats, the leaderboard, settings and your data",
-        "me | leaderboard | optout … | optin … | export | forget | help",
+        "me | leaderboard | interests … | who … | optout … | optin … | export | forget | help",
     ),
 )
 

@@ -12,6 +12,7 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
+from storage.connector import outside_models
 from storage.db import make_engine
 from storage.models import Base
 
@@ -36,6 +37,8 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         # Our SQLite engine emits a real BEGIN, so a failed migration leaves nothing behind.
         transactional_ddl=True,
+        # The full-text search tables are the databases' own (revision 0012).
+        include_name=outside_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -247,3 +247,83 @@ async def test_a_second_session_on_the_same_database_goes_on_numbering(
     assert "#2" in card.body
     (dm,) = headed(output, "[DM @alice]")
     assert "@bob" in dm.body
+
+
+# The connector: interests, who, a routed ask's DM and an offer from it.
+
+HISTORY = (
+    ASK
+    + ":as bob\n:react 1 🙋\n:as alice\n/thanks @bob for the py-spy tip\n"
+    + ":press 1 Resolved\n\n\n"
+    + ":as bob\n/payforward optin connector\n"
+)
+
+
+async def test_interests_are_listed_and_refused_plainly(settings: Settings) -> None:
+    script = (
+        "/payforward interests python, public speaking\n"
+        "/payforward interests\n"
+        "/payforward interests " + ", ".join(f"t{n}" for n in range(11)) + "\n"
+        "/payforward interests\n"
+    )
+    output = await transcript(settings, script)
+
+    saved, shown, refused, again = headed(output, "[only @alice]")
+    assert "Saved your interests: *python*, *public speaking*" in saved.body
+    assert "Your interests: *python*, *public speaking*" in shown.body
+    assert "the limit is 10. Nothing was saved" in refused.body
+    assert again.body == shown.body
+
+
+async def test_who_answers_only_the_caller_with_reasons(settings: Settings) -> None:
+    script = (
+        HISTORY
+        + ":as dan\n/payforward interests asyncio\n:as carol\n/payforward who asyncio profiling\n"
+    )
+    output = await transcript(settings, script)
+
+    (answer,) = headed(output, "[only @carol]")
+    assert "Who might help with “asyncio profiling”" in answer.body
+    assert "@bob — helped @alice with “How do I profile asyncio code?”" in answer.body
+    assert "@dan — lists *asyncio*" in answer.body
+
+
+async def test_an_unanswered_ask_is_routed_by_dm_and_i_can_help_offers(
+    settings: Settings,
+) -> None:
+    script = (
+        HISTORY
+        + ":as carol\n/ask Profiling slow asyncio coroutines\n"
+        + ":clock +31m\n"
+        + ":as bob\n:press 2 I can help\n"
+    )
+    output = await transcript(settings, script)
+
+    routed = [b for b in headed(output, "[DM @bob]") if "🔎" in b.lines[0]]
+    (dm,) = routed
+    assert "🔎 #2 · @carol asked in #general and nobody has offered yet:" in dm.lines[0]
+    assert "Profiling slow asyncio coroutines" in dm.body
+    assert "you helped @alice with “How do I profile asyncio code?”" in dm.body
+    assert dm.lines[-1] == "[I can help] [Not this time]"
+    (offered,) = [
+        b for b in headed(output, "[DM @carol]") if "@bob offered to help with #2" in b.body
+    ]
+    assert offered
+    assert any(
+        "Thanks for offering to help with #2" in b.body for b in headed(output, "[only @bob]")
+    )
+    assert "@bob" in headed(output, "[#general] (edited)")[-1].body
+
+
+async def test_not_this_time_replaces_the_routed_dm(settings: Settings) -> None:
+    script = (
+        HISTORY
+        + ":as carol\n/ask Profiling slow asyncio coroutines\n"
+        + ":clock +31m\n"
+        + ":as bob\n:press 2 Not this time\n"
+    )
+    output = await transcript(settings, script)
+
+    (edited,) = headed(output, "[DM @bob] (edited)")
+    assert "I won't ask you about #2 again" in edited.body
+    assert "[I can help]" not in edited.body

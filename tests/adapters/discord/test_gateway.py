@@ -58,6 +58,8 @@ async def test_commands_are_registered_globally_with_admin_ones_gated(bot: Harne
     assert subcommands == {
         "me",
         "leaderboard",
+        "interests",
+        "who",
         "optout",
         "optin",
         "timezone",

@@ -50,6 +50,7 @@ class Failure:
 class FakeSlack:
     admins: set[str] = field(default_factory=set)
     bots: set[str] = field(default_factory=set)
+    timezones: dict[str, str] = field(default_factory=dict)  # users.info tz; else Berlin
     calls: list[Call] = field(default_factory=list)
     acks: list[Json] = field(default_factory=list)
     acked_answers: list[Json] = field(default_factory=list)  # answers that rode on acks
@@ -243,7 +244,7 @@ class FakeSlack:
                     "is_bot": user in self.bots or user == BOT_USER,
                     "is_admin": user in self.admins,
                     "is_owner": False,
-                    "tz": "Europe/Berlin",
+                    "tz": self.timezones.get(user, "Europe/Berlin"),
                     "profile": {"display_name": user.lower()},
                 }
             }
