@@ -52,6 +52,8 @@ LINK = re.compile(r"\[DM @alice\]\n(?:.*\n)*?.*?(http://\S+/dashboard/signin/[\w
 
 # A month in the console community: everyone appears, then help flows week by week
 # (bob → alice → dave is a chain), erin opts out of the leaderboard, an ask stays open.
+# alice lists interests: the connector sends her carol's ask (she helps: a connection)
+# and frank's (not this time).
 SESSION = """\
 :as bob
 :as carol
@@ -60,13 +62,27 @@ SESSION = """\
 :as frank
 :as alice
 /thanks @bob for the asyncio tip
+/payforward interests PostgreSQL, public speaking
 :as carol
 /thanks @bob for the code review
+/ask How do I read a PostgreSQL query plan?
+:clock +31m
+:as alice
+:press 1 I can help
+:as carol
+:press 1 Resolved
+
+
 :clock +7d
 :as dave
 /thanks @alice for pairing on the flaky test
 :as bob
 /thanks @carol for the intro to the data team
+:as frank
+/ask Public speaking tips for a short demo?
+:clock +31m
+:as alice
+:press 2 Not this time
 :clock +7d
 :as frank
 /thanks @carol for the conference slides
@@ -196,11 +212,14 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
 
     # The charts are drawn: bars with heights, titled for screen readers.
     charts = page.locator("figure.chart svg[role=img]")
-    assert await charts.count() == 2
+    assert await charts.count() == 3
     heights = await page.locator("figure.chart rect.bar").evaluate_all(
         "bars => bars.map(b => b.getBBox().height)"
     )
-    assert len(heights) == 24 and sum(h > 0 for h in heights) >= 6
+    assert len(heights) == 36 and sum(h > 0 for h in heights) >= 7
+    connections = page.locator("figure.chart:has(#connections-title)")
+    assert "2 in all" not in await connections.locator("p.summary").inner_text()
+    assert "1 in all" in await connections.locator("p.summary").inner_text()
     assert await page.locator("figure.graph svg g.node").count() >= 2
     board = await page.locator("table.board").inner_text()
     assert "carol" in board and "erin" not in board  # erin opted out
@@ -210,7 +229,7 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
     await page.screenshot(path=SHOTS / "readme.png")
     await page.set_viewport_size(DESKTOP)
     await page.get_by_role("link", name="52 weeks").click()
-    assert await page.locator("figure.chart rect.bar").count() == 104
+    assert await page.locator("figure.chart rect.bar").count() == 156
     await shoot(page, phone, "community-52-weeks")
     tab.clean()
 
@@ -239,11 +258,30 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
     assert await page.input_value("#timezone") == "Europe/Berlin"
     tab.clean()
 
-    # My page: the chart, an opt-out, and the export download.
+    # My page: the chart, the asks the connector sent, interests (a refusal in the
+    # command's words first), an opt-out, and the export download.
     await page.get_by_role("link", name="Me", exact=True).click()
     assert await page.locator("figure.chart rect.bar").count() == 24
+    routed = await page.locator("table.routed tbody tr").all_inner_texts()
+    assert len(routed) == 2
+    assert "Not this time" in routed[0] and "Public speaking tips" in routed[0]
+    assert "You offered to help" in routed[1] and "thanked" in routed[1]
+    assert await page.input_value("#interests") == "PostgreSQL, public speaking"
+    interests = page.locator("form:has(#interests)")
+    await page.fill("#interests", ", ".join(f"topic {n}" for n in range(11)))
+    await interests.get_by_role("button", name="Save").click()
+    assert "the limit is 10. Nothing was saved" in await page.locator("p.problem").inner_text()
+    await page.screenshot(path=SHOTS / "me-refused-desktop.png", full_page=True)
+    assert all("400" in error for error in tab.errors)
+    tab.errors.clear()
+    await page.fill("#interests", "PostgreSQL, public speaking, pytest")
+    await page.locator("form:has(#interests)").get_by_role("button", name="Save").click()
+    assert "Saved your interests" in await page.locator("p.notice").inner_text()
+    assert await page.input_value("#interests") == "PostgreSQL, public speaking, pytest"
+    tab.clean()
+    assert not await page.is_checked("input[value=connector]")  # in, by her interests
     await page.check("input[value=prompts]")
-    await page.get_by_role("button", name="Save").click()
+    await page.locator("form:has(input[value=prompts])").get_by_role("button", name="Save").click()
     assert "opted out of prompts" in await page.locator("p.notice").inner_text()
     await shoot(page, phone, "me")
     async with page.expect_download() as downloading:
