@@ -2,12 +2,9 @@
 
 A console session (the real console adapter, piped) builds a month of help and asks
 for a sign-in link; its `[DM @alice]` block carries the link. The browser signs in,
-sees the charts drawn with no console error, changes a setting (a bad value first),
-downloads the export, and signs out. Every page is saved as a screenshot at desktop
-and phone width under artifacts/dashboard/ (git-ignored).
-
-Chromium comes from the distribution (scripts/test-browser.sh installs it for
-`make test`); a missing browser fails the test, it never skips it.
+sees the charts drawn with no console error, changes a setting (a bad value first)
+and interests, downloads the export, and signs out. Every page is saved as a
+screenshot at desktop and phone width under artifacts/dashboard/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser
 
 from adapters.web import WebDeps, install
 from bot.clock import ManualClock
@@ -32,21 +29,8 @@ from payforward.bootstrap import migrate, run_console
 from payforward.settings import Settings
 from storage.db import make_engine
 from storage.uow import unit_of_work_factory
+from tests.adapters.web.browser import DESKTOP, PHONE, SHOTS, Watched, shoot
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "dashboard"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 COMMUNITY = "console:local"
 LINK = re.compile(r"\[DM @alice\]\n(?:.*\n)*?.*?(http://\S+/dashboard/signin/[\w-]+)")
 
@@ -147,53 +131,6 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     finally:
         await runner.cleanup()
         await engine.dispose()
-
-
-@pytest.fixture
-def chromium() -> Path:
-    assert CHROMIUM.exists(), "Chromium is missing: run scripts/test-browser.sh (make test does)"
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=FLAGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-class Watched:
-    """A page whose console errors and uncaught exceptions are kept."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def clean(self) -> None:
-        errors, self.errors = self.errors, []
-        assert errors == [], errors
-
-
-async def shoot(page: Page, phone: BrowserContext, name: str) -> None:
-    """The page as it is now, at desktop width, and the same address on a phone."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True)
-    await phone.add_cookies(await page.context.cookies())
-    small = await phone.new_page()
-    try:
-        watched = Watched(small)
-        await small.goto(page.url)
-        await small.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
-        watched.clean()
-    finally:
-        await small.close()
 
 
 async def test_sign_in_look_change_download_sign_out(served: Served, browser: Browser) -> None:
