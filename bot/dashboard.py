@@ -297,7 +297,8 @@ async def community_page(uow: UnitOfWork, seen: Access, now: datetime, span: int
         weeks,
         await uow.gives.weekly_counts(cid, weeks, settled_before=now),
         await uow.dashboard.people_helped(cid, weeks, settled_before=now),
-        await uow.dashboard.connections_per_week(cid, weeks, settled_before=now),
+        # The week under way's connections are the report's, as its post would say.
+        [*await uow.dashboard.connections_per_week(cid, weeks[:-1], now), report.connections],
     )
     candidates = await uow.asks.open_asks(cid, without_offers=True, limit=NEEDS_HELP * 3)
     needs_help = [a for a in candidates if a.asker_id not in hidden][:NEEDS_HELP]

@@ -162,7 +162,7 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
     assert "carol" in board and "erin" not in board  # erin opted out
     assert "Who knows a good PostgreSQL index primer?" in await page.content()
     await shoot(page, phone, "community")
-    await page.set_viewport_size({"width": 1040, "height": 800})  # docs/dashboard.png
+    await page.set_viewport_size({"width": 1040, "height": 1280})  # docs/dashboard.png
     await page.screenshot(path=SHOTS / "readme.png")
     await page.set_viewport_size(DESKTOP)
     await page.get_by_role("link", name="52 weeks").click()
