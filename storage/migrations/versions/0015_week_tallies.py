@@ -3,7 +3,7 @@ its charts count per week), counted once.
 
 Revision ID: 0015
 Revises: 0012
-Create Date: 2026-12-04
+Create Date: 2026-12-03
 """
 
 from __future__ import annotations
