@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from adapters.web import WebDeps, install
+from adapters.web import WebDeps, install, views
 from adapters.web.security import CSP
 from bot import dashboard
 from bot.domain import Give, GiveSource, GiveStatus, OptOut
@@ -611,3 +611,14 @@ async def test_the_connector_is_an_opt_out_like_the_others(world: WebWorld) -> N
         await post(client, world.page(rest="me/optouts"), {"csrf": token})
     async with world.uow() as uow:
         assert await uow.connector.opted_in(CID, "bob") is True
+
+
+def test_why_the_connector_chose_a_member_names_people_and_stresses_topics() -> None:
+    reason = "you helped @U2 with “Flaky @pytest runs” and you listed *python* and *CI*"
+    assert views.because(reason, {"U2": "Bob"}) == [
+        (False, "you helped @Bob with “Flaky @pytest runs” and you listed "),
+        (True, "python"),
+        (False, " and "),
+        (True, "CI"),
+    ]
+    assert views.because("you listed *SQL*", {}) == [(False, "you listed "), (True, "SQL")]
