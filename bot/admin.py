@@ -19,6 +19,7 @@ CONFIG_USAGE = (
     "leaderboard mon 09:00 | prompts fri 15:00|off | emoji :raising_hand: | connector 30m|off`"
 )
 CONNECTOR_RANGE = (timedelta(minutes=1), timedelta(hours=23))  # routed before the 24 h bump
+SETTINGS = ("channel", "timezone", "leaderboard", "prompts", "emoji", "connector")  # `config KEY`
 
 
 def require_admin(ctx: Context) -> None:

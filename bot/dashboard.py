@@ -16,6 +16,7 @@ calls and renders what they return; it decides nothing about access itself.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from bisect import bisect_right
 from collections.abc import Awaitable, Callable, Iterable
@@ -23,13 +24,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from bot import admin, copy, membership
+from bot import admin, copy, interests, membership
 from bot.chains import MAX_LINKS, Chain, chains_of_week
 from bot.context import Context, Refusal
-from bot.domain import Ask, Community, Give, Member, OptOut, platform_of
+from bot.domain import Ask, Community, Give, GiveStatus, Member, OptOut, platform_of
 from bot.events import ButtonPressed, MemberInfo
 from bot.messages import Answer, Reply
-from bot.ports import SignInLink, UnitOfWork, UnitOfWorkFactory, WebSession
+from bot.ports import Route, SignInLink, UnitOfWork, UnitOfWorkFactory, WebSession
 from bot.report import WeeklyReport, weekly_report
 from bot.scoring import Standing
 from bot.weeks import local_date, local_midnight, week_of, weeks_back, zone
@@ -42,7 +43,11 @@ TABLE_ROWS = 25  # of a weekly table on a page (the post shows 10)
 NEEDS_HELP = 10
 SPANS = (12, 52)  # weeks a chart may cover
 MEMBER_CHAINS = 10
-SETTINGS = ("channel", "timezone", "leaderboard", "prompts", "emoji")  # `config …` keys
+ROUTED_SHOWN = 20  # the newest asks the connector sent a member, on their page
+SETTINGS = admin.SETTINGS  # `config …` keys, each with a form on the settings page
+# The member a routed DM's reason names: "you helped @U2 with “…”" (bot/connector.reason).
+REASON_MENTION = re.compile(r"@(\S+)(?= with “)")
+CONNECTOR = "connector"  # the opt-out that is kept by the connector, not on the member
 
 Handler = Callable[[Context], Awaitable[list[Answer]]]
 
@@ -194,6 +199,7 @@ class Activity:
     weeks: list[tuple[datetime, datetime]]
     gives: list[int]  # confirmed gives (the weekly post's sparkline counts these)
     helped: list[int]  # distinct people who received them
+    connections: list[int]  # asks resolved by a member the connector reached
 
 
 @dataclass(frozen=True)
@@ -225,6 +231,15 @@ class WeekPage:
 
 
 @dataclass(frozen=True)
+class Routed:
+    """An ask the connector sent the member, and what became of it."""
+
+    route: Route  # when, why, and whether they offered or said *Not this time*
+    ask: Ask
+    thanked: bool  # the asker confirmed the member's help on it: a connection
+
+
+@dataclass(frozen=True)
 class MemberPage:
     community: Community
     member: Member
@@ -233,6 +248,10 @@ class MemberPage:
     received: list[int]
     chains: list[Chain]
     names: dict[str, str]
+    interests: list[str]
+    connector_on: bool  # opted in to the connector (declaring interests does it too)
+    routed: list[Routed]  # newest first, at most ROUTED_SHOWN
+    routed_in_all: int
 
 
 @dataclass(frozen=True)
@@ -278,6 +297,8 @@ async def community_page(uow: UnitOfWork, seen: Access, now: datetime, span: int
         weeks,
         await uow.gives.weekly_counts(cid, weeks, settled_before=now),
         await uow.dashboard.people_helped(cid, weeks, settled_before=now),
+        # The week under way's connections are the report's, as its post would say.
+        [*await uow.dashboard.connections_per_week(cid, weeks[:-1], now), report.connections],
     )
     candidates = await uow.asks.open_asks(cid, without_offers=True, limit=NEEDS_HELP * 3)
     needs_help = [a for a in candidates if a.asker_id not in hidden][:NEEDS_HELP]
@@ -326,7 +347,12 @@ async def member_page(uow: UnitOfWork, seen: Access, now: datetime, span: int) -
     others_hidden = await _hidden(uow, cid) - {member_id}
     found = chains_of_week(paths, exclude=others_hidden, limit=MEMBER_CHAINS * 3)
     chains = [c for c in found if member_id in c.members][:MEMBER_CHAINS]
-    names = await uow.dashboard.names(cid, {m for c in chains for m in c.members} | {member_id})
+    routes = await uow.connector.routes_of(cid, member_id)
+    routed = await _routed(uow, member_id, routes[-ROUTED_SHOWN:][::-1])
+    people = {m for c in chains for m in c.members} | {member_id}
+    for r in routed:
+        people |= {r.ask.asker_id, *REASON_MENTION.findall(r.route.reason)}
+    names = await uow.dashboard.names(cid, people)
     return MemberPage(
         community,
         member,
@@ -335,7 +361,25 @@ async def member_page(uow: UnitOfWork, seen: Access, now: datetime, span: int) -
         _per_week(received, weeks),
         chains,
         names,
+        interests=await uow.connector.interests(cid, member_id),
+        connector_on=bool(await uow.connector.opted_in(cid, member_id)),
+        routed=routed,
+        routed_in_all=len(routes),
     )
+
+
+async def _routed(uow: UnitOfWork, member_id: str, routes: list[Route]) -> list[Routed]:
+    found = []
+    for route in routes:
+        ask = await uow.asks.get(route.ask_id)
+        if ask is None:
+            continue
+        thanked = route.offered_at is not None and any(
+            g.giver_id == member_id and g.status is GiveStatus.CONFIRMED
+            for g in await uow.gives.for_ask(ask.id)
+        )
+        found.append(Routed(route, ask, thanked))
+    return found
 
 
 def _per_week(instants: list[datetime], weeks: list[tuple[datetime, datetime]]) -> list[int]:
@@ -377,12 +421,35 @@ async def export(uow: UnitOfWork, seen: Access, now: datetime) -> str:
 # The forms' use cases, run by PayForward.perform in a unit of work of their own.
 
 
-def choose_opt_outs(chosen: frozenset[OptOut]) -> Handler:
-    """Opt out of exactly `chosen`, in to everything else."""
+def choose_opt_outs(chosen: frozenset[OptOut], connector: bool | None = None) -> Handler:
+    """Opt out of exactly `chosen`, in to everything else; and in to the connector or
+    out of it (`connector`: True for in), as `/payforward optin|optout connector` do.
+    A member who never chose about the connector and leaves it off stays undecided."""
 
     async def use(ctx: Context) -> list[Answer]:
         await ctx.uow.members.save(replace(ctx.member, opt_outs=chosen))
-        return [Reply(copy.opt_outs_saved(sorted(o.value for o in chosen)))]
+        out = sorted(o.value for o in chosen)
+        if connector is not None:
+            was = bool(await ctx.uow.connector.opted_in(ctx.cid, ctx.member_id))
+            if connector != was:
+                await ctx.uow.connector.set_opted_in(ctx.cid, ctx.member_id, connector)
+            if not connector:
+                out = sorted([*out, CONNECTOR])
+        return [Reply(copy.opt_outs_saved(out))]
+
+    return use
+
+
+def change_interests(value: str) -> Handler:
+    """`/payforward interests VALUE` from the member page's field, with its checks and
+    its messages; an empty field is refused as an empty list of topics is (nothing
+    saved), and `clear` (or the page's *Clear* button) clears them."""
+
+    async def use(ctx: Context) -> list[Answer]:
+        words = value.split()
+        if not words:
+            interests.parse_topics("")  # raises the command's own refusal
+        return await interests.interests(ctx, words)
 
     return use
 

@@ -470,6 +470,17 @@ class DashboardQueries(Protocol):
         else. A week that ended by `settled_before` may be stored and read back."""
         ...
 
+    async def connections_per_week(
+        self,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+    ) -> list[int]:
+        """For each week: asks resolved by a member the connector reached, as
+        ConnectorRepository.connections counts them. A week that ended by
+        `settled_before` is counted once and read back as counted."""
+        ...
+
     async def member_gives(
         self, community_id: str, member_id: str, start: datetime, end: datetime
     ) -> tuple[list[datetime], list[datetime]]:

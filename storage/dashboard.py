@@ -9,17 +9,20 @@ range is a year of the community, so the status tests stay out of index selectio
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, desc, distinct, func, select
 
 from bot.domain import GiveStatus
-from storage.models import asks, gives, members, week_people
+from storage.connector import SqlConnectorRepository
+from storage.models import asks, gives, members, week_people, week_tallies
 from storage.sql import Conn, not_for_index, upsert_insert
 
 CONFIRMED = GiveStatus.CONFIRMED.value
 NAMES_AT_ONCE = 500  # ids per IN list
+
+WeekCount = Callable[[str, datetime, datetime], Awaitable[int]]  # community, start, end
 
 
 def _scored(*where: ColumnElement[bool]) -> tuple[ColumnElement[bool], ...]:
@@ -93,6 +96,58 @@ class SqlDashboardQueries:
                         ).on_conflict_do_nothing()
                     )
             counts.append(helped)
+        return counts
+
+    async def connections_per_week(
+        self,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+    ) -> list[int]:
+        """Each week as the weekly post counts it (ConnectorRepository.connections)."""
+        count = SqlConnectorRepository(self._conn).connections
+        return await self._tallied("connections", community_id, weeks, settled_before, count)
+
+    async def _tallied(
+        self,
+        tally: str,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+        count: WeekCount,
+    ) -> list[int]:
+        """`count` of each week; a week that ended by `settled_before` is counted once
+        and read back from week_tallies under the name `tally` after (a year of them
+        is one small read). Any per-week count of the charts can be kept this way."""
+        if not weeks:
+            return []
+        t = week_tallies.c
+        stored = await self._conn.execute(
+            select(t.week_start, t.week_end, t.value).where(
+                t.community_id == community_id,
+                t.tally == tally,
+                t.week_start >= min(start for start, _ in weeks),
+                t.week_start <= max(start for start, _ in weeks),
+            )
+        )
+        known = {(start, end): value for start, end, value in stored.all()}
+        counts = []
+        for start, end in weeks:
+            value = known.get((start, end))
+            if value is None:
+                value = await count(community_id, start, end)
+                if end <= settled_before:
+                    insert = upsert_insert(self._conn, week_tallies)
+                    await self._conn.execute(
+                        insert.values(
+                            community_id=community_id,
+                            tally=tally,
+                            week_start=start,
+                            week_end=end,
+                            value=value,
+                        ).on_conflict_do_nothing()
+                    )
+            counts.append(value)
         return counts
 
     async def _count_helped(self, community_id: str, start: datetime, end: datetime) -> int:

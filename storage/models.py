@@ -363,6 +363,21 @@ class WeekPeopleRow(Base):
     helped: Mapped[int]
 
 
+class WeekTallyRow(Base):
+    """A finished week's count of something the dashboard charts beyond gives and
+    people helped, by name: `connections` (asks resolved by a member the connector
+    reached). Counted once when the week has ended and kept as counted
+    (storage/dashboard.py, _tallied)."""
+
+    __tablename__ = "week_tallies"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    tally: Mapped[str] = mapped_column(String(40), primary_key=True)
+    week_start: Mapped[datetime] = mapped_column(primary_key=True)
+    week_end: Mapped[datetime] = mapped_column(primary_key=True)
+    value: Mapped[int]
+
+
 class MemberInterestRow(Base):
     """A topic a member likes to help with (`/payforward interests`), in their order."""
 
@@ -454,6 +469,7 @@ week_counts = _table(WeekCountRow)
 sign_in_links = _table(SignInLinkRow)
 web_sessions = _table(WebSessionRow)
 week_people = _table(WeekPeopleRow)
+week_tallies = _table(WeekTallyRow)
 member_interests = _table(MemberInterestRow)
 interest_terms = _table(InterestTermRow)
 connector_members = _table(ConnectorMemberRow)

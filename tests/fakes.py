@@ -68,6 +68,7 @@ class FakeState:
     link_times: dict[str, datetime] = field(default_factory=dict)  # token hash → created
     web_sessions: dict[str, WebSession] = field(default_factory=dict)  # by session hash
     connector: ConnectorState = field(default_factory=ConnectorState)
+    week_tallies: dict[tuple[str, str, datetime, datetime], int] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -711,6 +712,23 @@ class FakeDashboard:
             len({g.receiver_id for g in gives if start <= g.confirmed_at < end})  # type: ignore[operator]
             for start, end in weeks
         ]
+
+    async def connections_per_week(
+        self,
+        community_id: str,
+        weeks: Sequence[tuple[datetime, datetime]],
+        settled_before: datetime,
+    ) -> list[int]:
+        counts = []
+        for start, end in weeks:
+            key = ("connections", community_id, start, end)
+            count = self.s.week_tallies.get(key)
+            if count is None:
+                count = await FakeConnector(self.s).connections(community_id, start, end)
+                if end <= settled_before:
+                    self.s.week_tallies[key] = count
+            counts.append(count)
+        return counts
 
     async def member_gives(
         self, community_id: str, member_id: str, start: datetime, end: datetime

@@ -42,6 +42,7 @@ NOTICE_COOKIE = "pf_notice"  # one line for the next page, after a form's redire
 STATIC = Path(__file__).parent / "static"
 CHANNEL_ID = re.compile(r"[^<>\s|#@]{1,80}")
 CODE = re.compile(r"`([^`]*)`")
+TYPED = ("timezone", "emoji", "connector")  # settings typed as the command takes them
 
 Segments = list[tuple[bool, str]]  # (is code, text)
 
@@ -78,6 +79,7 @@ def install(app: web.Application, deps: WebDeps) -> None:
     r.add_get(f"{c}/me", site.me)
     r.add_get(f"{c}/me.json", site.me_json)
     r.add_post(f"{c}/me/optouts", site.opt_outs)
+    r.add_post(f"{c}/me/interests", site.interests)
     r.add_get(f"{c}/me/export", site.export)
     r.add_get(f"{c}/me/forget", site.forget_page)
     r.add_post(f"{c}/me/forget", site.forget)
@@ -142,6 +144,13 @@ OPT_LABELS = {
     "leaderboard": "the weekly table and the chains (your help still counts for others)",
     "prompts": "the weekly “what have you shared lately?” prompt",
     "reminders": "follow-up reminders about asks and offers",
+    dashboard.CONNECTOR: "the connector: asks nobody has offered on, sent to me by DM, "
+    "and `/payforward who`",
+}
+DID = {
+    "offered": "You offered to help",
+    "not_this_time": "You said “Not this time”",
+    "no_answer": "No answer",
 }
 SIGN_IN_FIRST = "Type `/payforward dashboard` in Slack or Discord: I'll send you a sign-in link."
 NOT_FOUND = "There is nothing here, or it isn't yours to see."
@@ -422,23 +431,53 @@ class Site:
 
     async def me(self, request: web.Request) -> web.StreamResponse:
         who, seen, page = await self._member_page(request)
+        response = self._me(who, seen, page, notice=self.notice(request))
+        self.take_notice(request, response)
+        return response
+
+    def _me(
+        self,
+        who: Viewer,
+        seen: Access,
+        page: dashboard.MemberPage,
+        *,
+        status: int = 200,
+        notice: str | None = None,
+        problem: Message | None = None,
+        entered: str | None = None,
+    ) -> web.Response:
         names = views.name_of(page.names)
-        response = self.page(
+        community = page.community
+        opt_outs = [(o.value, o in page.member.opt_outs) for o in OptOut]
+        opt_outs.append((dashboard.CONNECTOR, not page.connector_on))
+        routed = [
+            (
+                r,
+                views.did(r),
+                views.because(r.route.reason, page.names),
+                message_link(community.community_id, r.ask.message, self.deps.slack_domains),
+            )
+            for r in page.routed
+        ]
+        return self.page(
             "member.html",
+            status=status,
             who=who,
             seen=_nav(who, seen),
             page=page,
             names=names,
             chart=views.member_chart(page),
             graph=chain_graph("Chains you are part of", page.chains, names),
-            opt_outs=[(o.value, o in page.member.opt_outs) for o in OptOut],
+            opt_outs=opt_outs,
             opt_labels=OPT_LABELS,
+            interests=", ".join(page.interests) if entered is None else entered,
+            problem=problem,
+            routed=routed,
+            did_words=DID,
             span=len(page.weeks),
             spans=dashboard.SPANS,
-            notice=self.notice(request),
+            notice=notice,
         )
-        self.take_notice(request, response)
-        return response
 
     async def me_json(self, request: web.Request) -> web.StreamResponse:
         _, _, page = await self._member_page(request)
@@ -448,10 +487,32 @@ class Site:
         who, seen, fields = await self.form(request)
         chosen = set(fields.getall("optout", []))
         known = {o.value for o in OptOut}
-        if not chosen <= known:
+        if not chosen <= known | {dashboard.CONNECTOR}:
             raise self.stop(400, "Not a choice I know", "Choose from the boxes on the page.", who)
-        use = dashboard.choose_opt_outs(frozenset(OptOut(o) for o in chosen))
+        use = dashboard.choose_opt_outs(
+            frozenset(OptOut(o) for o in chosen & known),
+            connector=dashboard.CONNECTOR not in chosen,
+        )
         answers = await self.deps.bot.perform(dashboard.web_event(seen, "optouts"), use)
+        self.wrote()
+        raise self.redirect(self.community_url(seen.community.community_id, "me"), _said(answers))
+
+    async def interests(self, request: web.Request) -> web.StreamResponse:
+        """The interests field, or its *Clear* button: `/payforward interests …`."""
+        who, seen, fields = await self.form(request)
+        value = "clear" if _text(fields, "clear") is not None else _text(fields, "interests")
+        if value is None:
+            raise self.stop(400, "Not a form I know", "Use the forms on the page.", who)
+        event = dashboard.web_event(seen, "interests")
+        try:
+            answers = await self.deps.bot.perform(event, dashboard.change_interests(value))
+        except Refusal as refusal:
+            async with self.deps.uow() as uow:
+                who, seen = await self.member(request, uow)
+                page = await dashboard.member_page(
+                    uow, seen, self.deps.clock.now(), dashboard.SPANS[0]
+                )
+            return self._me(who, seen, page, status=400, problem=refusal.message, entered=value)
         self.wrote()
         raise self.redirect(self.community_url(seen.community.community_id, "me"), _said(answers))
 
@@ -516,6 +577,7 @@ class Site:
             entered=entered or {},
             notice=notice,
             summary=[render_spans(b.spans) for b in copy.config_summary(community).blocks[1:]],
+            connector_delay=views.typed_delay(community.connector_after),
         )
 
     async def change_setting(self, request: web.Request) -> web.StreamResponse:
@@ -531,7 +593,7 @@ class Site:
             async with self.deps.uow() as uow:
                 who, seen = await self.member(request, uow, admin=True)
                 page = await dashboard.admin_page(uow, seen)
-            kept = {key: _text(fields, key) or ""} if key in ("timezone", "emoji") else {}
+            kept = {key: _text(fields, key) or ""} if key in TYPED else {}
             return self._settings(
                 request, who, seen, page, status=400, problem=(key, refusal.message), entered=kept
             )
@@ -554,7 +616,7 @@ def _setting_value(key: str, fields: MultiDictProxy[Any]) -> str | None:
         if channel and not CHANNEL_ID.fullmatch(channel):
             return None
         return f"<#{channel}>" if channel else ""
-    if key in ("timezone", "emoji"):
+    if key in TYPED:
         return _text(fields, key)
     if key in ("leaderboard", "prompts"):
         day, at = _text(fields, "day") or "", _text(fields, "time") or ""

@@ -3,13 +3,22 @@ names instead of ids, dates in the community's timezone, charts as geometry."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.web.charts import BarChart, bar_chart
 from adapters.web.links import message_link
-from bot.dashboard import CommunityPage, MemberPage, Week, WeekPage, week_day
+from bot.dashboard import (
+    REASON_MENTION,
+    CommunityPage,
+    MemberPage,
+    Routed,
+    Week,
+    WeekPage,
+    week_day,
+)
 from bot.domain import Ask, Community
 from bot.scoring import Standing
 from bot.weeks import zone
@@ -24,6 +33,14 @@ def name_of(names: Mapping[str, str]) -> NameOf:
 
 def short_day(instant: datetime, timezone: str) -> str:
     return f"{instant.astimezone(zone(timezone)):%-d %b}"
+
+
+def typed_delay(after: timedelta | None) -> str:
+    """A delay as `config connector` takes it: `30m`, `2h`, `1h30m`, or `off`."""
+    if after is None:
+        return "off"
+    hours, minutes = divmod(int(after.total_seconds() // 60), 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
 
 
 def week_label(start: datetime, end: datetime, timezone: str) -> str:
@@ -52,10 +69,16 @@ def _summary(what: str, values: list[int], weeks: list[tuple[datetime, datetime]
 
 
 def activity_charts(page: CommunityPage) -> list[BarChart]:
+    """The community's charts, in the order shown: help first, then the connector's
+    connections (and, with coffee cups, conversations: one more chart here)."""
     tz = page.community.timezone
     weeks = page.activity.weeks
     labels = [short_day(start, tz) for start, _ in weeks]
     gives, helped = page.activity.gives, page.activity.helped
+    connections = page.activity.connections
+    connected = _summary("Asks resolved by a member the connector reached", connections, weeks, tz)
+    if page.community.connector_after is None:
+        connected += " The connector is off in this community."
     return [
         bar_chart(
             "gives",
@@ -70,6 +93,9 @@ def activity_charts(page: CommunityPage) -> list[BarChart]:
             _summary("People helped per week", helped, weeks, tz),
             labels,
             [("People helped", helped)],
+        ),
+        bar_chart(
+            "connections", "Connections per week", connected, labels, [("Connections", connections)]
         ),
     ]
 
@@ -139,9 +165,18 @@ def community_json(page: CommunityPage, slack_domains: Mapping[str, str]) -> dic
         "timezone": community.timezone,
         "this_week": week_json(page.week, community, names),
         "per_week": [
-            {"week_start": start.isoformat(), "confirmed_gives": gives, "people_helped": helped}
-            for (start, _), gives, helped in zip(
-                page.activity.weeks, page.activity.gives, page.activity.helped, strict=True
+            {
+                "week_start": start.isoformat(),
+                "confirmed_gives": gives,
+                "people_helped": helped,
+                "connections": connections,
+            }
+            for (start, _), gives, helped, connections in zip(
+                page.activity.weeks,
+                page.activity.gives,
+                page.activity.helped,
+                page.activity.connections,
+                strict=True,
             )
         ],
         "needs_help": [ask_json(a, community, names, slack_domains) for a in page.needs_help],
@@ -171,4 +206,39 @@ def member_json(page: MemberPage) -> dict[str, Any]:
         ],
         "chains": [[names(m) for m in chain.members] for chain in page.chains],
         "opted_out_of": sorted(o.value for o in page.member.opt_outs),
+        "interests": page.interests,
+        "connector_opted_in": page.connector_on,
+        "routed_to_me": [
+            {
+                "ask": r.ask.number,
+                "text": r.ask.text,
+                "asker": r.ask.asker_id,
+                "name": names(r.ask.asker_id),
+                "ask_status": r.ask.status.value,
+                "routed_at": r.route.routed_at.isoformat(),
+                "did": did(r),
+                "thanked": r.thanked,
+            }
+            for r in page.routed
+        ],
     }
+
+
+def did(routed: Routed) -> str:
+    """What the member did about an ask the connector sent them."""
+    if routed.route.offered_at is not None:
+        return "offered"
+    if routed.route.declined_at is not None:
+        return "not_this_time"
+    return "no_answer"
+
+
+STRONG = re.compile(r"\*([^*]+)\*")
+
+
+def because(reason: str, names: Mapping[str, str]) -> list[tuple[bool, str]]:
+    """Why the connector chose the member, as its DM said it ("you helped @U2 with
+    “…” and you listed *python*"), with names for the ids it knows and the topics
+    apart: (strong, text) parts for the template."""
+    named = REASON_MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), reason)
+    return [(i % 2 == 1, part) for i, part in enumerate(STRONG.split(named)) if part]

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import GiveStatus, Member
-from bot.ports import SignInLink, UnitOfWorkFactory, WebSession
+from bot.domain import GiveSource, GiveStatus, Member
+from bot.ports import Route, SignInLink, UnitOfWorkFactory, WebSession
 from tests.storage.builders import C1, C2, T0, add_communities, add_gives, at, make_ask, make_give
 from tests.storage.conftest import WITH_FAKE
 
@@ -143,3 +143,39 @@ async def test_channels_are_where_asks_were_posted_newest_first(
     async with uow_factory() as uow:
         assert await uow.dashboard.channels(C1, 10) == ["C-new", "C-old"]
         assert await uow.dashboard.channels(C1, 1) == ["C-new"]
+
+
+async def test_connections_per_week_keep_a_finished_week_as_counted(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """A week's connections are the asks resolved with a give from a member the
+    connector routed the ask to and who offered; a finished week is counted once."""
+    async with uow_factory() as uow:
+        await add_communities(uow, C1, C2)
+        asks = [await uow.asks.add(make_ask(n, created_at=at(0.1))) for n in (1, 2, 3)]
+        other = await uow.asks.add(make_ask(1, community_id=C2, created_at=at(0.1)))
+        for ask, member in ((asks[0], "H1"), (asks[1], "H2"), (asks[2], "H3"), (other, "H1")):
+            await uow.connector.add_route(Route(ask.id, member, ask.community_id, at(1), 1, "-"))
+        for ask, member in ((asks[0], "H1"), (asks[2], "H3"), (other, "H1")):
+            await uow.connector.mark_offered(ask.id, member, at(2))
+        await uow.commit()
+    await add_gives(
+        uow_factory,
+        make_give("H1", "U1", at(3), ask_id=asks[0].id, source=GiveSource.RESOLVE),
+        make_give("H2", "U1", at(3), ask_id=asks[1].id, source=GiveSource.RESOLVE),  # no offer
+        make_give("H9", "U1", at(3), ask_id=asks[1].id, source=GiveSource.RESOLVE),  # not routed
+        make_give("H3", "U1", at(1) + WEEK, ask_id=asks[2].id, source=GiveSource.RESOLVE),
+        make_give("H1", "U1", at(3), ask_id=other.id, community_id=C2, source=GiveSource.RESOLVE),
+    )
+    weeks = [(T0, T0 + WEEK), (T0 + WEEK, T0 + 2 * WEEK)]
+    async with uow_factory() as uow:
+        assert await uow.dashboard.connections_per_week(C1, weeks, T0 + WEEK) == [1, 1]
+        assert await uow.dashboard.connections_per_week(C1, [], T0 + WEEK) == []
+        await uow.commit()
+    async with uow_factory() as uow:  # both helpers forgotten: their routes are gone
+        await uow.connector.forget(C1, "H1")
+        await uow.connector.forget(C1, "H3")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.dashboard.connections_per_week(C1, weeks, T0 + WEEK) == [1, 0]
+        assert await uow.dashboard.connections_per_week(C2, weeks, T0 + WEEK) == [1, 0]

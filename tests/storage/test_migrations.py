@@ -124,11 +124,15 @@ CONNECTOR = {  # revision 0012
     ("add_index", "ix_interest_terms_member"),
     ("add_index", "ix_connector_asks_due"),
     ("add_index", "ix_connector_routes_member"),
-}
+} | {("add_table", "week_tallies")}  # and revision 0015, the dashboard's weekly tallies
 
 
 async def test_downgrades_undo_their_upgrades(url: str) -> None:
     await upgrade(url)
+    await _downgrade(url, "0012")
+    assert {_named(d) for d in await _differences(url, Base.metadata)} == {
+        ("add_table", "week_tallies")
+    }
     await _downgrade(url, "0011")
     assert {_named(d) for d in await _differences(url, Base.metadata)} == CONNECTOR
     await _downgrade(url, "0010")

@@ -255,3 +255,13 @@ async def test_the_dashboards_reads_stay_on_their_indexes(plan_of: Any) -> None:
     assert "SCAN gives" not in plan
     plan = await plan_of(lambda uow: uow.dashboard.communities_of("slack", "U1"))
     assert "ix_members_member (member_id=?)" in plan
+
+
+async def test_connections_per_week_read_their_tallies_and_count_one_week(plan_of: Any) -> None:
+    plan = await plan_of(
+        lambda uow: uow.dashboard.connections_per_week(C, [(START, END)], settled_before=START)
+    )
+    assert "week_tallies USING INDEX" in plan and "(community_id=? AND tally=?" in plan
+    assert RANGE in plan
+    assert "connector_routes USING INDEX sqlite_autoindex_connector_routes_1" in plan
+    assert "SCAN" not in plan

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot import dashboard
+from bot import admin, copy, dashboard, routing
 from bot.context import Refusal
 from bot.dashboard import Access, LinkProblem, SignedIn
 from bot.domain import OptOut
@@ -334,3 +334,161 @@ async def test_forget_is_the_commands_forget_and_ends_the_sessions(site: World) 
     assert next(iter(site.db.state.asks.values())).text == "[deleted]"
     async with site.db.uow() as uow:
         assert await dashboard.viewer(uow, signed.token, site.clock.now()) is None
+
+
+# The connector on the dashboard.
+
+ASYNCIO = "How do I profile asyncio code?"
+
+
+async def connected(world: World) -> None:
+    """bob helped alice before; carol's ask is routed to bob, who offers and is
+    credited (a connection); frank's is routed to bob too, who says not this time."""
+    ask = await world.ask("alice", ASYNCIO)
+    await world.press("bob", copy.OFFER, str(ask.id))
+    await world.submit("alice", copy.RESOLVE_FORM, str(ask.id), helpers=("bob",), note="")
+    await world.cmd("bob", "payforward", "interests asyncio, public speaking")
+    routed = await world.ask("carol", "Profiling slow asyncio coroutines")
+    await world.until(timedelta(minutes=30))
+    await world.press("bob", copy.OFFER, str(routed.id))
+    await world.submit("carol", copy.RESOLVE_FORM, str(routed.id), helpers=("bob",), note="")
+    declined = await world.ask("frank", "Tips for public speaking at a meetup?")
+    await world.until(timedelta(minutes=30))
+    await world.press("bob", routing.DECLINE, str(declined.id))
+
+
+async def test_the_community_page_counts_connections_per_week(site: World) -> None:
+    await connected(site)
+    seen = await seen_by(site, "dave")
+    assert seen is not None
+
+    async with site.db.uow() as uow:
+        page = await dashboard.community_page(uow, seen, site.clock.now(), 12)
+
+    assert len(page.activity.connections) == 12
+    assert page.activity.connections[-1] == 1 and sum(page.activity.connections) == 1
+    start, end = page.activity.weeks[-1]
+    async with site.db.uow() as uow:  # exactly what the weekly post counts
+        assert await uow.connector.connections(CID, start, end) == 1
+
+
+async def test_the_member_page_shows_interests_and_the_asks_routed_to_them(site: World) -> None:
+    await connected(site)
+    seen = await seen_by(site, "bob")
+    assert seen is not None
+
+    async with site.db.uow() as uow:
+        page = await dashboard.member_page(uow, seen, site.clock.now(), 12)
+
+    assert page.interests == ["asyncio", "public speaking"] and page.connector_on
+    assert page.routed_in_all == 2
+    newest, oldest = page.routed
+    assert newest.ask.asker_id == "frank" and newest.route.declined_at is not None
+    assert not newest.thanked
+    assert oldest.ask.asker_id == "carol" and oldest.route.offered_at is not None
+    assert oldest.thanked
+    assert "you helped @alice with" in oldest.route.reason
+    assert {"alice", "carol", "frank"} <= set(page.names)  # named in the reasons too
+
+    other = await seen_by(site, "dave")
+    assert other is not None
+    async with site.db.uow() as uow:
+        theirs = await dashboard.member_page(uow, other, site.clock.now(), 12)
+    assert theirs.routed == [] and theirs.interests == [] and not theirs.connector_on
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        " , ,",
+        ", ".join(f"t{n}" for n in range(11)),
+        "x" * 41,
+        "<@bob>",
+        "the, and",
+    ],
+)
+async def test_interests_are_refused_in_the_commands_words(site: World, value: str) -> None:
+    seen = await seen_by(site, "bob")
+    assert seen is not None
+
+    with pytest.raises(Refusal) as refused:
+        await site.bot.perform(
+            dashboard.web_event(seen, "interests"), dashboard.change_interests(value)
+        )
+
+    typed = value or ","  # an empty command shows the interests instead of refusing
+    [answer] = await site.cmd("bob", "payforward", f"interests {typed}")
+    assert refused.value.message == answer.message  # type: ignore[union-attr]
+    async with site.db.uow() as uow:
+        assert await uow.connector.interests(CID, "bob") == []
+
+
+async def test_interests_are_saved_and_cleared_as_the_command_does(site: World) -> None:
+    seen = await seen_by(site, "bob")
+    assert seen is not None
+
+    saved = await site.bot.perform(
+        dashboard.web_event(seen, "interests"), dashboard.change_interests("python,  SQL ")
+    )
+    assert "Saved your interests: *python*, *SQL*" in plain(saved[0])
+    async with site.db.uow() as uow:
+        assert await uow.connector.interests(CID, "bob") == ["python", "SQL"]
+        assert await uow.connector.opted_in(CID, "bob") is True
+
+    cleared = await site.bot.perform(
+        dashboard.web_event(seen, "interests"), dashboard.change_interests("clear")
+    )
+    assert "Cleared your interests" in plain(cleared[0])
+    async with site.db.uow() as uow:
+        assert await uow.connector.interests(CID, "bob") == []
+
+
+async def test_the_connector_is_chosen_with_the_other_opt_outs(site: World) -> None:
+    seen = await seen_by(site, "bob")
+    assert seen is not None
+
+    async def choose(connector: bool) -> str:
+        use = dashboard.choose_opt_outs(frozenset({OptOut.PROMPTS}), connector=connector)
+        return plain((await site.bot.perform(dashboard.web_event(seen, "optouts"), use))[0])
+
+    assert "opted out of connector, prompts" in await choose(False)
+    async with site.db.uow() as uow:  # never chose, left off: still undecided
+        assert await uow.connector.opted_in(CID, "bob") is None
+    assert "opted out of prompts." in await choose(True)
+    async with site.db.uow() as uow:
+        assert await uow.connector.opted_in(CID, "bob") is True
+    await choose(False)
+    async with site.db.uow() as uow:
+        assert await uow.connector.opted_in(CID, "bob") is False
+    assert site.db.state.members[(CID, "bob")].opt_outs == {OptOut.PROMPTS}
+
+
+async def test_every_config_setting_has_a_form_on_the_settings_page(site: World) -> None:
+    """`config KEY` as the command's usage names them, and the dashboard's list."""
+    usage = admin.CONFIG_USAGE.split("config ", 1)[1]
+    named = [part.split()[0] for part in usage.split(" | ")]
+    assert tuple(named) == dashboard.SETTINGS
+
+
+async def test_the_connector_setting_is_checked_as_the_command_checks_it(site: World) -> None:
+    seen = await seen_by(site, "admin")
+    assert seen is not None
+
+    for bad in ("30s", "24h", "soon", ""):
+        with pytest.raises(Refusal) as refused:
+            await site.bot.perform(
+                dashboard.web_event(seen, "config"), dashboard.change_setting("connector", bad)
+            )
+        [command] = await site.cmd("admin", "payforward", f"config connector {bad}".strip())
+        if bad:
+            assert refused.value.message == command.message  # type: ignore[union-attr]
+    saved = await site.bot.perform(
+        dashboard.web_event(seen, "config"), dashboard.change_setting("connector", "1h30m")
+    )
+    assert "connector: asks with no offer after 1 h 30 min" in plain(saved[0])
+    assert site.db.state.communities[CID].connector_after == timedelta(minutes=90)
+    await site.bot.perform(
+        dashboard.web_event(seen, "config"), dashboard.change_setting("connector", "off")
+    )
+    assert site.db.state.communities[CID].connector_after is None

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from playwright.async_api import Browser, async_playwright
 
 from adapters.web import WebDeps, install
 from bot.clock import ManualClock
@@ -22,6 +23,7 @@ from bot.service import PayForward
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.uow import unit_of_work_factory
+from tests.adapters.web.browser import CHROMIUM, FLAGS
 from tests.fakes import FakeChat
 
 CID = "test:acme"
@@ -168,3 +170,21 @@ async def world(tmp_path: Path) -> AsyncIterator[WebWorld]:
         yield opened
     finally:
         await opened.stop()
+
+
+@pytest.fixture
+def chromium() -> Path:
+    assert CHROMIUM.exists(), "Chromium is missing: run scripts/test-browser.sh (make test does)"
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), args=FLAGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()

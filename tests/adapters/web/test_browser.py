@@ -2,12 +2,9 @@
 
 A console session (the real console adapter, piped) builds a month of help and asks
 for a sign-in link; its `[DM @alice]` block carries the link. The browser signs in,
-sees the charts drawn with no console error, changes a setting (a bad value first),
-downloads the export, and signs out. Every page is saved as a screenshot at desktop
-and phone width under artifacts/dashboard/ (git-ignored).
-
-Chromium comes from the distribution (scripts/test-browser.sh installs it for
-`make test`); a missing browser fails the test, it never skips it.
+sees the charts drawn with no console error, changes a setting (a bad value first)
+and interests, downloads the export, and signs out. Every page is saved as a
+screenshot at desktop and phone width under artifacts/dashboard/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser
 
 from adapters.web import WebDeps, install
 from bot.clock import ManualClock
@@ -32,26 +29,15 @@ from payforward.bootstrap import migrate, run_console
 from payforward.settings import Settings
 from storage.db import make_engine
 from storage.uow import unit_of_work_factory
+from tests.adapters.web.browser import DESKTOP, PHONE, SHOTS, Watched, shoot
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "dashboard"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 COMMUNITY = "console:local"
 LINK = re.compile(r"\[DM @alice\]\n(?:.*\n)*?.*?(http://\S+/dashboard/signin/[\w-]+)")
 
 # A month in the console community: everyone appears, then help flows week by week
 # (bob → alice → dave is a chain), erin opts out of the leaderboard, an ask stays open.
+# alice lists interests: the connector sends her carol's ask (she helps: a connection)
+# and frank's (not this time).
 SESSION = """\
 :as bob
 :as carol
@@ -60,13 +46,27 @@ SESSION = """\
 :as frank
 :as alice
 /thanks @bob for the asyncio tip
+/payforward interests PostgreSQL, public speaking
 :as carol
 /thanks @bob for the code review
+/ask How do I read a PostgreSQL query plan?
+:clock +31m
+:as alice
+:press 1 I can help
+:as carol
+:press 1 Resolved
+
+
 :clock +7d
 :as dave
 /thanks @alice for pairing on the flaky test
 :as bob
 /thanks @carol for the intro to the data team
+:as frank
+/ask Public speaking tips for a short demo?
+:clock +31m
+:as alice
+:press 2 Not this time
 :clock +7d
 :as frank
 /thanks @carol for the conference slides
@@ -133,53 +133,6 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         await engine.dispose()
 
 
-@pytest.fixture
-def chromium() -> Path:
-    assert CHROMIUM.exists(), "Chromium is missing: run scripts/test-browser.sh (make test does)"
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=FLAGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-class Watched:
-    """A page whose console errors and uncaught exceptions are kept."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def clean(self) -> None:
-        errors, self.errors = self.errors, []
-        assert errors == [], errors
-
-
-async def shoot(page: Page, phone: BrowserContext, name: str) -> None:
-    """The page as it is now, at desktop width, and the same address on a phone."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True)
-    await phone.add_cookies(await page.context.cookies())
-    small = await phone.new_page()
-    try:
-        watched = Watched(small)
-        await small.goto(page.url)
-        await small.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
-        watched.clean()
-    finally:
-        await small.close()
-
-
 async def test_sign_in_look_change_download_sign_out(served: Served, browser: Browser) -> None:
     desktop = await browser.new_context(viewport=DESKTOP, accept_downloads=True)
     phone = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -196,21 +149,24 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
 
     # The charts are drawn: bars with heights, titled for screen readers.
     charts = page.locator("figure.chart svg[role=img]")
-    assert await charts.count() == 2
+    assert await charts.count() == 3
     heights = await page.locator("figure.chart rect.bar").evaluate_all(
         "bars => bars.map(b => b.getBBox().height)"
     )
-    assert len(heights) == 24 and sum(h > 0 for h in heights) >= 6
+    assert len(heights) == 36 and sum(h > 0 for h in heights) >= 7
+    connections = page.locator("figure.chart:has(#connections-title)")
+    assert "2 in all" not in await connections.locator("p.summary").inner_text()
+    assert "1 in all" in await connections.locator("p.summary").inner_text()
     assert await page.locator("figure.graph svg g.node").count() >= 2
     board = await page.locator("table.board").inner_text()
     assert "carol" in board and "erin" not in board  # erin opted out
     assert "Who knows a good PostgreSQL index primer?" in await page.content()
     await shoot(page, phone, "community")
-    await page.set_viewport_size({"width": 1040, "height": 800})  # docs/dashboard.png
+    await page.set_viewport_size({"width": 1040, "height": 1280})  # docs/dashboard.png
     await page.screenshot(path=SHOTS / "readme.png")
     await page.set_viewport_size(DESKTOP)
     await page.get_by_role("link", name="52 weeks").click()
-    assert await page.locator("figure.chart rect.bar").count() == 104
+    assert await page.locator("figure.chart rect.bar").count() == 156
     await shoot(page, phone, "community-52-weeks")
     tab.clean()
 
@@ -239,11 +195,30 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
     assert await page.input_value("#timezone") == "Europe/Berlin"
     tab.clean()
 
-    # My page: the chart, an opt-out, and the export download.
+    # My page: the chart, the asks the connector sent, interests (a refusal in the
+    # command's words first), an opt-out, and the export download.
     await page.get_by_role("link", name="Me", exact=True).click()
     assert await page.locator("figure.chart rect.bar").count() == 24
+    routed = await page.locator("table.routed tbody tr").all_inner_texts()
+    assert len(routed) == 2
+    assert "Not this time" in routed[0] and "Public speaking tips" in routed[0]
+    assert "You offered to help" in routed[1] and "thanked" in routed[1]
+    assert await page.input_value("#interests") == "PostgreSQL, public speaking"
+    interests = page.locator("form:has(#interests)")
+    await page.fill("#interests", ", ".join(f"topic {n}" for n in range(11)))
+    await interests.get_by_role("button", name="Save").click()
+    assert "the limit is 10. Nothing was saved" in await page.locator("p.problem").inner_text()
+    await page.screenshot(path=SHOTS / "me-refused-desktop.png", full_page=True)
+    assert all("400" in error for error in tab.errors)
+    tab.errors.clear()
+    await page.fill("#interests", "PostgreSQL, public speaking, pytest")
+    await page.locator("form:has(#interests)").get_by_role("button", name="Save").click()
+    assert "Saved your interests" in await page.locator("p.notice").inner_text()
+    assert await page.input_value("#interests") == "PostgreSQL, public speaking, pytest"
+    tab.clean()
+    assert not await page.is_checked("input[value=connector]")  # in, by her interests
     await page.check("input[value=prompts]")
-    await page.get_by_role("button", name="Save").click()
+    await page.locator("form:has(input[value=prompts])").get_by_role("button", name="Save").click()
     assert "opted out of prompts" in await page.locator("p.notice").inner_text()
     await shoot(page, phone, "me")
     async with page.expect_download() as downloading:

@@ -12,15 +12,16 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from adapters.web import WebDeps, install
+from adapters.web import WebDeps, install, views
 from adapters.web.security import CSP
 from bot import dashboard
-from bot.domain import OptOut
+from bot.domain import Give, GiveSource, GiveStatus, OptOut
+from bot.ports import Route
 from tests.adapters.web.conftest import CID, OTHER, START, WebWorld, csrf
 
 SIGN_IN_FIRST = "Please sign in"
 PAGES = ["", "index.json", "weeks/2026-11-16", "me", "me.json", "me/export", "me/forget", "admin"]
-FORMS = ["me/optouts", "me/forget", "admin"]
+FORMS = ["me/optouts", "me/interests", "me/forget", "admin"]
 
 
 async def status_and_text(client: aiohttp.ClientSession, url: str) -> tuple[int, str]:
@@ -339,6 +340,8 @@ async def test_opt_outs_are_saved_and_said_once(world: WebWorld) -> None:
         ({"setting": "prompts", "day": "fri", "time": "25:00"}, "(or `prompts off`)"),
         ({"setting": "emoji", "emoji": "not an emoji"}, "Give one emoji"),
         ({"setting": "channel", "channel": ""}, "Name the channel"),
+        ({"setting": "connector", "connector": "24h"}, "between 1 minute and 23 hours"),
+        ({"setting": "connector", "connector": ""}, "`connector 30m`, `connector 2h`"),
     ],
 )
 async def test_bad_settings_get_the_commands_own_words(
@@ -392,6 +395,7 @@ async def test_settings_are_saved_like_the_command_saves_them(world: WebWorld) -
             ({"setting": "prompts", "day": "off", "time": "15:00"}, "prompts are off"),
             ({"setting": "emoji", "emoji": "🙏"}, "offers are made with 🙏"),
             ({"setting": "channel", "channel": "help-desk"}, "the weekly post goes"),
+            ({"setting": "connector", "connector": "2h"}, "after 2 h go to likely helpers"),
         ):
             status, _, saved = await post(client, admin, {"csrf": token, **fields})
             assert status == 303 and saved.headers["Location"] == f"/dashboard/c/{CID}/admin"
@@ -404,7 +408,16 @@ async def test_settings_are_saved_like_the_command_saves_them(world: WebWorld) -
     assert (community.timezone, community.leaderboard.weekday) == ("Europe/Berlin", 1)
     assert community.prompts is None and community.offer_emoji == "pray"
     assert community.channel_id == "help-desk"
-    assert heard == [CID] * 5
+    assert community.connector_after == timedelta(hours=2)
+    assert 'id="connector" name="connector" value="2h"' in page
+    assert heard == [CID] * 6
+
+
+async def test_every_config_setting_has_its_form(world: WebWorld) -> None:
+    async with await world.sign_in("alice") as client:
+        _, page = await status_and_text(client, world.page(rest="admin"))
+    for key in dashboard.SETTINGS:
+        assert f'name="setting" value="{key}"' in page, key
 
 
 async def test_the_export_downloads_as_the_commands_json(world: WebWorld) -> None:
@@ -461,3 +474,151 @@ async def test_pages_render_at_the_start_of_a_week_with_no_help_yet(world: WebWo
         status, page = await status_and_text(client, world.page())
         assert status == 200 and "No confirmed help yet" in page
         assert (await status_and_text(client, world.page(rest="me")))[0] == 200
+
+
+# The connector.
+
+
+async def connect(world: WebWorld) -> None:
+    """An ask routed to bob that he helped with (a connection, this week), and one
+    he said *Not this time* to."""
+    await world.cmd("bob", "payforward", "interests PostgreSQL, talks")
+    await world.cmd("frank", "ask", "Reading a PostgreSQL query plan?")
+    await world.cmd("dave", "ask", "Any tips for a first conference talk?")
+    now = world.clock.now()
+    async with world.uow() as uow:
+        helped, declined = await uow.asks.by_number(CID, 1), await uow.asks.by_number(CID, 2)
+        assert helped is not None and declined is not None
+        for ask, why in ((helped, "you listed *PostgreSQL*"), (declined, "you listed *talks*")):
+            await uow.connector.add_route(Route(ask.id, "bob", CID, now, 1, why))
+        await uow.connector.mark_offered(helped.id, "bob", now)
+        await uow.connector.decline(declined.id, "bob", now)
+        give = Give(
+            0,
+            CID,
+            "bob",
+            "frank",
+            GiveSource.RESOLVE,
+            GiveStatus.CONFIRMED,
+            now,
+            ask_id=helped.id,
+            confirmed_at=now,
+        )
+        await uow.gives.add(give)
+        await uow.commit()
+
+
+async def test_connections_per_week_are_charted_and_in_the_json(world: WebWorld) -> None:
+    await connect(world)
+    async with await world.sign_in("carol") as client:
+        _, page = await status_and_text(client, world.page())
+        assert "Connections per week" in page
+        assert "Asks resolved by a member the connector reached" in page
+        assert "will appear here" not in page
+        _, data = await status_and_text(client, world.page(rest="index.json?weeks=52"))
+    per_week = json.loads(data)["per_week"]
+    assert len(per_week) == 52 and per_week[-1]["connections"] == 1
+    assert sum(w["connections"] for w in per_week) == 1
+
+
+async def test_the_member_page_shows_what_the_connector_sent_and_what_they_did(
+    world: WebWorld,
+) -> None:
+    await connect(world)
+    async with await world.sign_in("bob") as client:
+        _, page = await status_and_text(client, world.page(rest="me"))
+        assert 'value="PostgreSQL, talks"' in page
+        assert "Reading a PostgreSQL query plan?" in page and "You offered to help" in page
+        assert "Any tips for a first conference talk?" in page and "Not this time" in page
+        assert "you listed <strong>PostgreSQL</strong>" in page
+        assert '<input type="checkbox" name="optout" value="connector">' in page  # on
+        _, data = await status_and_text(client, world.page(rest="me.json"))
+    mine = json.loads(data)
+    assert mine["interests"] == ["PostgreSQL", "talks"] and mine["connector_opted_in"]
+    assert [(r["ask"], r["did"], r["thanked"]) for r in mine["routed_to_me"]] == [
+        (2, "not_this_time", False),
+        (1, "offered", True),
+    ]
+    async with await world.sign_in("carol") as client:  # nothing of bob's
+        _, page = await status_and_text(client, world.page(rest="me"))
+    assert "query plan" not in page and "None yet." in page
+
+
+async def test_interests_need_the_forms_token(world: WebWorld) -> None:
+    async with await world.sign_in("bob") as client:
+        for data in ({"interests": "python"}, {"interests": "python", "csrf": "forged"}):
+            status, _, _ = await post(client, world.page(rest="me/interests"), data)
+            assert status == 403
+    async with world.uow() as uow:
+        assert await uow.connector.interests(CID, "bob") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("", "Name at least one topic"),
+        (", ".join(f"t{n}" for n in range(11)), "That's 11 topics; the limit is 10"),
+        ("y" * 41, "a topic can have at most 40. Nothing was saved."),
+        ("<@carol>", "Topics are words, not people or channels"),
+    ],
+)
+async def test_bad_interests_get_the_commands_own_words_and_stay_in_the_field(
+    world: WebWorld, typed: str, said: str
+) -> None:
+    await world.cmd("bob", "payforward", "interests python")
+    async with await world.sign_in("bob") as client:
+        token = await token_on(client, world.page(rest="me"))
+        status, page, _ = await post(
+            client, world.page(rest="me/interests"), {"csrf": token, "interests": typed}
+        )
+    assert status == 400 and said in page and 'class="problem"' in page
+    assert f'name="interests" value="{typed}"' in page
+    async with world.uow() as uow:
+        assert await uow.connector.interests(CID, "bob") == ["python"]
+
+
+async def test_interests_are_saved_cleared_and_said_once(world: WebWorld) -> None:
+    async with await world.sign_in("bob") as client:
+        me = world.page(rest="me")
+        token = await token_on(client, me)
+        form = world.page(rest="me/interests")
+        status, _, saved = await post(client, form, {"csrf": token, "interests": "Go, SQL"})
+        assert status == 303 and saved.headers["Location"] == f"/dashboard/c/{CID}/me"
+        _, page = await status_and_text(client, me)
+        assert "Saved your interests: *Go*, *SQL*" in page and 'value="Go, SQL"' in page
+        assert "It is <strong>on</strong> for you" in page
+        status, _, _ = await post(client, form, {"csrf": token, "interests": "x", "clear": "1"})
+        assert status == 303
+        _, page = await status_and_text(client, me)
+        assert "Cleared your interests" in page and 'name="interests" value=""' in page
+        status, text, _ = await post(client, form, {"csrf": token})
+        assert status == 400 and "Use the forms on the page" in text
+    async with world.uow() as uow:
+        assert await uow.connector.interests(CID, "bob") == []
+        assert await uow.connector.opted_in(CID, "bob") is True  # as the command leaves it
+    assert world.kicks == 2
+
+
+async def test_the_connector_is_an_opt_out_like_the_others(world: WebWorld) -> None:
+    await world.cmd("bob", "payforward", "optin connector")
+    async with await world.sign_in("bob") as client:
+        token = await token_on(client, world.page(rest="me"))
+        data = [("csrf", token), ("optout", "connector")]
+        status, _, _ = await post(client, world.page(rest="me/optouts"), data)
+        assert status == 303
+        _, page = await status_and_text(client, world.page(rest="me"))
+        assert "opted out of connector" in page and "It is <strong>off</strong>" in page
+        await post(client, world.page(rest="me/optouts"), {"csrf": token})
+    async with world.uow() as uow:
+        assert await uow.connector.opted_in(CID, "bob") is True
+
+
+def test_why_the_connector_chose_a_member_names_people_and_stresses_topics() -> None:
+    reason = "you helped @U2 with “Flaky @pytest runs” and you listed *python* and *CI*"
+    assert views.because(reason, {"U2": "Bob"}) == [
+        (False, "you helped @Bob with “Flaky @pytest runs” and you listed "),
+        (True, "python"),
+        (False, " and "),
+        (True, "CI"),
+    ]
+    assert views.because("you listed *SQL*", {}) == [(False, "you listed "), (True, "SQL")]
