@@ -124,7 +124,7 @@ CONNECTOR = {  # revision 0012
     ("add_index", "ix_interest_terms_member"),
     ("add_index", "ix_connector_asks_due"),
     ("add_index", "ix_connector_routes_member"),
-} | {("add_table", "week_tallies")}  # and revision 0015, the dashboard's weekly tallies
+} | {("add_table", "week_tallies")}  # and revision 0013, the dashboard's weekly tallies
 
 
 async def test_downgrades_undo_their_upgrades(url: str) -> None:
