@@ -37,6 +37,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from bot.throttle import TokenBucket
 from sqlalchemy import func, select
 
 from bot.clock import SystemClock
@@ -53,7 +54,6 @@ from bot.messages import (
 )
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.service import PayForward
-from bot.throttle import TokenBucket
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import outbox

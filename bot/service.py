@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -50,7 +51,10 @@ ConfigListener = Callable[[str], Awaitable[None]]
 QueuedListener = Callable[[list[OutboxItem]], None]
 """Handed the messages an event queued, already claimed for it (the dispatcher listens)."""
 
-SEND_LEASE = timedelta(minutes=2)  # how long a claimed message is its sender's alone
+# How long a claimed message is its sender's alone. Short, since the sender's
+# heartbeat renews it every few seconds: a crashed sender's messages pass to another
+# within this time.
+SEND_LEASE = timedelta(seconds=10)
 
 
 class PayForward:
@@ -60,13 +64,16 @@ class PayForward:
         clock: Clock,
         on_config: ConfigListener | None = None,
         observer: Observer | None = None,
+        owner: str | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self.observer: Observer = observer or Silent()
         self.on_config = on_config
-        # With a listener, what an event queues for now is claimed in its own
-        # transaction and handed over at commit: no claim of its own, no wait for a tick.
+        # This process as a sender: the owner its outbox leases carry.
+        self.owner = owner or uuid.uuid4().hex
+        # With a listener, what an event queues for now is leased to this process in
+        # its own transaction and handed over at commit: no claim, no wait for a tick.
         self.on_queued: QueuedListener | None = None
 
     async def handle(self, event: Event) -> list[Answer]:
@@ -106,7 +113,9 @@ class PayForward:
         return answers
 
     async def delivered(self, outcomes: Sequence[Outcome]) -> None:
-        """Record how queued messages went and act on it, in one transaction."""
+        """Record how queued messages went and act on it, in one transaction: a
+        card's post records its message ref (and queues an edit if the card changed
+        meanwhile); a card that cannot be posted closes its ask."""
         now = self._clock.now()
         async with self._uow() as uow:
             on_queued = self._hand_over(uow, now)
@@ -127,7 +136,7 @@ class PayForward:
         for now is then leased as it is queued, in the same statement."""
         on_queued = self.on_queued
         if on_queued is not None:
-            uow.outbox.hand_over(now, now + SEND_LEASE)
+            uow.outbox.hand_over(now, now + SEND_LEASE, owner=self.owner)
         return on_queued
 
     async def _commit(
@@ -135,7 +144,8 @@ class PayForward:
     ) -> None:
         """Commit; with a listener, what was queued for now is claimed in the same
         transaction and handed to it after."""
-        claimed = await uow.outbox.claim_queued(now, now + SEND_LEASE) if on_queued else []
+        lease = now + SEND_LEASE
+        claimed = await uow.outbox.claim_queued(now, lease, owner=self.owner) if on_queued else []
         await uow.commit()
         if claimed and on_queued is not None:
             on_queued(claimed)

@@ -80,6 +80,7 @@ class DiscordAdapter:
         self.bridge = Bridge(self.client, handle)
         self._task: asyncio.Task[None] | None = None
         self._opened = False  # login begun: from then on there is a session to close
+        self._listening = True  # False: logged in over REST to send only (no commands)
         self._wire()
 
     def _wire(self) -> None:
@@ -100,6 +101,8 @@ class DiscordAdapter:
 
     async def _setup_hook(self) -> None:
         """After login, before the gateway: persistent buttons, then the commands."""
+        if not self._listening:
+            return
         self.client.add_dynamic_items(ActionButton)
         if self.guild_ids:
             for guild_id in self.guild_ids:
@@ -134,6 +137,14 @@ class DiscordAdapter:
         log.info(
             "connected to Discord as %s in %d server(s)", self.client.user, len(self.client.guilds)
         )
+
+    async def start_sending(self) -> None:
+        """Log in over REST only, to deliver queued messages (`payforward jobs run`):
+        no gateway connection, no command sync, nothing received."""
+        point_at(self._api_url, self._gateway_url)
+        self._opened = True
+        self._listening = False
+        await self.client.login(self._token)
 
     async def stop(self) -> None:
         if not self._opened:
