@@ -65,7 +65,7 @@ FOR_NOW = 4  # of them, kept for `now` messages
 HEARTBEAT = 3.0  # seconds between lease renewals (the lease is SEND_LEASE)
 FENCE = timedelta(seconds=3)  # never start a send with less lease left than this
 CLAIM_EVERY = 1.0  # seconds between claims while there is work
-IDLE_TICK = 5.0  # … and while there is none (another process may queue some)
+IDLE_TICK = 2.0  # … and while there is none (another process may queue some)
 PER_COMMUNITY = 50  # messages held per community: claims pass over fuller ones
 MAX_HELD = 1_000
 HOLD_IN_MEMORY = 10.0  # a longer wait gives the message back to the outbox
@@ -449,22 +449,27 @@ class Dispatcher:
             del self._lanes[lane]
 
     async def _claim(self) -> int:
-        room = min(self._batch, MAX_HELD - len(self._held))
-        if room <= 0:
-            return 0
-        counts = Counter(held.item.community_id for held in self._held.values())
-        full = sorted(c for c, n in counts.items() if n >= PER_COMMUNITY)
-        for community in set(self._served) - set(counts):  # no turn kept for the idle
-            del self._served[community]
-        now = self._clock.now()
-        async with self._uow() as uow:
-            items = await uow.outbox.claim_due(
-                now, room, now + SEND_LEASE, owner=self.owner, skip=full
-            )
-            await uow.commit()
-        for item in items:
-            self._hold(item, now + SEND_LEASE)
-        return len(items)
+        """Claim what is due, a batch at a time while batches come back full and there
+        is room: a fan-out of many communities is in hand at once, each community's
+        share capped so that the others' get claimed too."""
+        claimed = 0
+        while (room := min(self._batch, MAX_HELD - len(self._held))) > 0:
+            counts = Counter(held.item.community_id for held in self._held.values())
+            full = sorted(c for c, n in counts.items() if n >= PER_COMMUNITY)
+            for community in set(self._served) - set(counts):  # no turn kept for the idle
+                del self._served[community]
+            now = self._clock.now()
+            async with self._uow() as uow:
+                items = await uow.outbox.claim_due(
+                    now, room, now + SEND_LEASE, owner=self.owner, skip=full
+                )
+                await uow.commit()
+            for item in items:
+                self._hold(item, now + SEND_LEASE)
+            claimed += len(items)
+            if len(items) < room:
+                break
+        return claimed
 
     async def _heartbeat(self) -> None:
         """Renew the lease of everything held, in one statement, and learn how many

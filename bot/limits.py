@@ -29,8 +29,8 @@ Monotonic = Callable[[], float]
 
 DECREASE = 0.7  # a 429 multiplies the key's rate by this
 FLOOR = 0.1  # never below this share of the configured rate
-QUIET = 5.0  # seconds without a 429 before a slowed key speeds up again
-RECOVERY = 0.02  # then this share of the configured rate is added back each second
+QUIET = 3.0  # seconds without a 429 before a slowed key speeds up again
+RECOVERY = 0.05  # then this share of the configured rate is added back each second
 EPSILON = 1e-9  # a token short by less than this is a token (float sums of refills)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -59,6 +60,8 @@ class FakeSlack:
     port: int = 0
     fixed_ts: str | None = None  # every post gets this ts (two workspaces, same ids)
     on_call: Callable[[Call], None] | None = None  # told of each Web API call (benchmarks)
+    # Slack's rate limits (benchmarks): seconds to wait for a call over them, else None.
+    admit: Callable[[Call], float | None] | None = None
 
     # Running.
 
@@ -165,6 +168,12 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         peer = request.transport.get_extra_info("peername") if request.transport else None
         call = Call(method, args, auth.removeprefix("Bearer ") or None, peer=peer)
+        wait = self.admit(call) if self.admit is not None else None
+        if wait is not None:
+            call.result = {"ok": False, "error": "ratelimited"}
+            self._record(call)
+            retry_after = str(max(1, math.ceil(wait)))
+            return web.json_response(call.result, status=429, headers={"Retry-After": retry_after})
         failures = self._failures.get(method)
         if failures:
             self._record(call)
