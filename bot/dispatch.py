@@ -70,7 +70,6 @@ PER_COMMUNITY = 50  # messages held per community: claims pass over fuller ones
 MAX_HELD = 1_000
 HOLD_IN_MEMORY = 10.0  # a longer wait gives the message back to the outbox
 THROTTLE_PAUSE = 1.0  # a 429 that names no wait holds this long
-NO_ADAPTER_WAIT = 60.0
 STOPPING = "not sent before stopping"
 
 
@@ -121,6 +120,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._unrecorded: list[tuple[Lane, Outcome]] = []  # the database was away
         self._served: Counter[str] = Counter()  # bulk sends started, per community
+        self._unserved: set[str] = set()  # communities of a platform with no adapter here
         self._wake = asyncio.Event()
         self._stopping = False
         self._claim_now = True
@@ -198,6 +198,8 @@ class Dispatcher:
     async def release(self) -> None:
         """Give back what is held but not on its way, its attempt refunded, and leave
         the live senders (so the others take its share of the budgets at once)."""
+        if self._unrecorded:  # delivered: record them rather than send them again
+            await self._guarded(self._record_again())
         now = self._clock.now()
         stopping = RetryAfter(0.0, STOPPING, throttled=True)
         held = [held.item for held in self._held.values()]
@@ -231,8 +233,7 @@ class Dispatcher:
             if until_idle and claimed == 0 and not self._lanes and not self._busy:
                 return
             wake, give_back = self._start_sends()
-            if give_back:
-                await self._guarded(self._give_back(give_back))
+            if give_back and await self._guarded(self._give_back(give_back)) is not None:
                 continue
             await self._wait(min(wake, self._next_claim, self._next_heartbeat))
 
@@ -264,8 +265,9 @@ class Dispatcher:
 
     def _start_sends(self) -> tuple[float, list[tuple[Lane, float]]]:
         """Start every send that may go now, most urgent first. Returns when to look
-        again (monotonic) and the queues to give back (a wait longer than
-        HOLD_IN_MEMORY, or a platform without an adapter)."""
+        again (monotonic) and the queues to give back: a wait longer than
+        HOLD_IN_MEMORY, or a platform this process has no adapter for (given back at
+        once for a process that has one, and not claimed here again)."""
         now, at = self._monotonic(), self._clock.now()
         wake = math.inf
         give_back: list[tuple[Lane, float]] = []
@@ -286,7 +288,8 @@ class Dispatcher:
                 continue
             platform = platform_of(lane[0])
             if platform not in self._adapters:
-                give_back.append((lane, NO_ADAPTER_WAIT))
+                self._unserved.add(lane[0])
+                give_back.append((lane, 0.0))
                 continue
             limits = self._pacing.get(platform, Unpaced()).limits(head.item)
             if any(limit.key in blocked for limit in limits):
@@ -408,18 +411,20 @@ class Dispatcher:
         for lane, outcome in pending:
             await self._record(lane, outcome)
 
-    async def _give_back(self, lanes: list[tuple[Lane, float]]) -> None:
+    async def _give_back(self, lanes: list[tuple[Lane, float]]) -> int:
         """Queues that must wait longer than is worth holding them: back to the outbox
         until then, their attempts refunded, their order kept."""
         now = self._clock.now()
         for lane, seconds in lanes:
             retry_at = now + timedelta(seconds=seconds)
-            waiting = RetryAfter(seconds, "waiting for the rate limit", throttled=True)
+            reason = "waiting for the rate limit" if seconds else "no adapter for it here"
+            waiting = RetryAfter(seconds, reason, throttled=True)
             queue = self._lanes.get(lane, [])
             outcomes = [Outcome(held.item, waiting, retry_at) for held in queue]
             await self._bot.delivered(outcomes)
             for outcome in outcomes:
                 self._drop(lane, outcome.item.id)
+        return len(lanes)
 
     # What is held.
 
@@ -455,7 +460,7 @@ class Dispatcher:
         claimed = 0
         while (room := min(self._batch, MAX_HELD - len(self._held))) > 0:
             counts = Counter(held.item.community_id for held in self._held.values())
-            full = sorted(c for c, n in counts.items() if n >= PER_COMMUNITY)
+            full = sorted({c for c, n in counts.items() if n >= PER_COMMUNITY} | self._unserved)
             for community in set(self._served) - set(counts):  # no turn kept for the idle
                 del self._served[community]
             now = self._clock.now()
@@ -492,3 +497,4 @@ class Dispatcher:
                 log.warning("outbox item %s was taken over by another sender", item_id)
                 self._drop((held.item.community_id, held.item.target), item_id)
         self.limiter.share = 1.0 / max(1, renewal.senders)
+        self.limiter.forget_idle()

@@ -32,6 +32,7 @@ FLOOR = 0.1  # never below this share of the configured rate
 QUIET = 3.0  # seconds without a 429 before a slowed key speeds up again
 RECOVERY = 0.05  # then this share of the configured rate is added back each second
 EPSILON = 1e-9  # a token short by less than this is a token (float sums of refills)
+FORGET_AFTER = 60.0  # seconds unused after which a key at rest is forgotten
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,22 @@ class Limiter:
         chosen.tokens = 1.0
         chosen.stamp = chosen.held_until
         return chosen.limit.key
+
+    def forget_idle(self) -> int:
+        """Drop keys unused for a minute that are back at rest (full, not held, not
+        slowed): they would start over the same. A fan-out to 100,000 members leaves
+        100,000 DM keys behind otherwise. Returns how many were dropped."""
+        now = self._monotonic()
+        idle = [
+            key
+            for key, budget in self._budgets.items()
+            if now - budget.stamp > FORGET_AFTER
+            and budget.held_until <= now
+            and self._rate(budget, now) >= budget.limit.rate
+        ]
+        for key in idle:
+            del self._budgets[key]
+        return len(idle)
 
     def _budget(self, limit: Limit, now: float) -> _Budget:
         budget = self._budgets.get(limit.key)

@@ -399,6 +399,19 @@ async def test_each_delivery_is_recorded_as_it_completes(world: World) -> None:
     assert await drain == 2
 
 
+async def test_a_platform_without_an_adapter_here_is_left_to_another_sender(
+    world: World,
+) -> None:
+    [bob] = await queue(world, "bob")
+    [dave] = await queue(world, "dave", community="other:1")  # no adapter for "other"
+    assert await world.dispatcher.drain() == 1
+    left = row(world, dave)
+    assert left.status == "pending" and left.item.attempts == 0 and left.owner is None
+    assert left.item.due_at == START  # free for a sender that has the platform, at once
+    assert row(world, bob).status == "sent"
+    assert await world.dispatcher.drain() == 0  # and not claimed here again
+
+
 async def test_one_failing_send_does_not_resend_the_others(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

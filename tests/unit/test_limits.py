@@ -123,3 +123,15 @@ def test_a_send_with_no_limits_never_waits_and_a_429_holds_no_key() -> None:
     lim, _ = limiter()
     assert lim.wait([]) == 0
     assert lim.throttled([], 5.0) is None
+
+
+def test_keys_at_rest_for_a_minute_are_forgotten_and_the_others_kept() -> None:
+    lim, time = limiter()
+    dm = Limit("slack:T1:channel:U1", rate=1, burst=2)
+    lim.take([WORKSPACE, dm])
+    lim.throttled([OTHER_WORKSPACE], 120.0, key=OTHER_WORKSPACE.key)  # held: remembered
+    time.advance(30.0)
+    assert lim.forget_idle() == 0
+    time.advance(31.0)
+    assert lim.forget_idle() == 2  # the workspace's and the DM's, back at rest
+    assert lim.rate(dm.key) is None and lim.rate(OTHER_WORKSPACE.key) is not None
