@@ -128,16 +128,20 @@ class Dispatcher:
         self._next_heartbeat = math.inf
         self._last_beat = -math.inf
         self._pumping: asyncio.Event | None = None  # set once the pump has stopped
+        self._active = False  # a pump (run or drain) is sending
         self.delivered = 0  # messages delivered since this dispatcher began
         self.finished = 0  # … and those given up on (undeliverable)
 
     # What the rest of the process calls.
 
-    def offer(self, items: Sequence[OutboxItem]) -> None:
-        """Take items an event queued, already leased to this process in its transaction."""
-        lease_until = self._clock.now() + SEND_LEASE
+    def offer(self, items: Sequence[OutboxItem], lease_until: datetime) -> None:
+        """Take items an event queued, already leased to this process (until
+        `lease_until`) in its transaction, and start what may go at once, right from
+        the event's commit, not a loop turn of the pump later."""
         for item in items:
             self._hold(item, lease_until)
+        if self._active and not self._stopping:
+            self._start_sends()  # what it cannot start, the pump sees when woken
         self._wake.set()
 
     @property
@@ -215,6 +219,13 @@ class Dispatcher:
     # The pump: one task that starts sends; each send records itself.
 
     async def _pump(self, *, until_idle: bool) -> None:
+        self._active = True
+        try:
+            await self._pumping_loop(until_idle)
+        finally:
+            self._active = False
+
+    async def _pumping_loop(self, until_idle: bool) -> None:
         while not self._stopping:
             now = self._monotonic()
             if now >= self._next_heartbeat:

@@ -48,8 +48,9 @@ class Outcome(NamedTuple):
 ConfigListener = Callable[[str], Awaitable[None]]
 """Told the community id after an admin changed its settings (the scheduler listens)."""
 
-QueuedListener = Callable[[list[OutboxItem]], None]
-"""Handed the messages an event queued, already claimed for it (the dispatcher listens)."""
+QueuedListener = Callable[[list[OutboxItem], datetime], None]
+"""Handed the messages an event queued, leased to this process until the instant given
+(the dispatcher listens)."""
 
 # How long a claimed message is its sender's alone. Short, since the sender's
 # heartbeat renews it every few seconds: a crashed sender's messages pass to another
@@ -148,7 +149,7 @@ class PayForward:
         claimed = await uow.outbox.claim_queued(now, lease, owner=self.owner) if on_queued else []
         await uow.commit()
         if claimed and on_queued is not None:
-            on_queued(claimed)
+            on_queued(claimed, lease)
 
     async def still_wanted(self, item: OutboxItem) -> bool:
         """Whether a follow-up about an ask still makes sense now: a reminder deferred

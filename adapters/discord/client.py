@@ -15,12 +15,12 @@ from discord import app_commands
 
 from adapters.discord import render, translate
 from adapters.discord.commands import add_commands
-from adapters.discord.delivery import delivery_of, post, send_dm, update
+from adapters.discord.delivery import delivery_of, post, rate_limited, send_dm, update
 from adapters.discord.gateway import point_at
 from adapters.discord.interactions import Bridge, Handle
 from adapters.discord.views import ActionButton
 from bot.domain import MessageRef
-from bot.messages import Delivered, Delivery, Message, RetryAfter
+from bot.messages import Delivered, Delivery, Message
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class DiscordAdapter:
             async with asyncio.timeout(DELIVERY_TIMEOUT):
                 return Delivered(await sending)
         except discord.RateLimited as limited:  # longer than discord.py would wait
-            return RetryAfter(limited.retry_after, "rate limited", throttled=True)
+            return rate_limited(limited)
         except discord.HTTPException as error:
             return delivery_of(error)
 

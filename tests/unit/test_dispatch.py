@@ -31,7 +31,7 @@ from bot.messages import (
     text,
 )
 from bot.ports import OutboxItem, Renewal
-from bot.service import Outcome
+from bot.service import SEND_LEASE, Outcome
 from tests.fakes import FakeChat, _Row
 from tests.unit.conftest import CID, START, World, info
 from tests.unit.virtual_time import VirtualTime, settle
@@ -498,10 +498,10 @@ async def test_no_send_starts_on_a_lease_that_may_have_lapsed(
     original = FakeOutbox.renew
     monkeypatch.setattr(FakeOutbox, "renew", renew)
     handed: list[OutboxItem] = []
-    world.bot.on_queued = handed.extend
+    world.bot.on_queued = lambda items, lease: handed.extend(items)
     await world.bot.handle(ask_event(world))
     world.bot.on_queued = None
-    world.dispatcher.offer(handed)
+    world.dispatcher.offer(handed, world.clock.now() + SEND_LEASE)
     world.clock.advance(timedelta(seconds=8))  # 2 s of the lease left: not enough
     assert await time.run(world.dispatcher.drain()) == 1
     assert len(calls) == 4  # three failed renewals, then one that held: only then sent
@@ -532,13 +532,13 @@ async def test_an_events_messages_are_handed_over_leased_and_sent_without_a_clai
     world: World,
 ) -> None:
     handed: list[OutboxItem] = []
-    world.bot.on_queued = handed.extend
+    world.bot.on_queued = lambda items, lease: handed.extend(items)
     await world.bot.handle(ask_event(world))
     assert [(i.purpose.split(":")[0], i.attempts) for i in handed] == [("ask_card", 1)]
     assert await claimable(world) == []  # leased to whoever was handed it
     [leased] = world.db.state.outbox.values()
     assert leased.owner == world.dispatcher.owner
-    world.dispatcher.offer(handed)
+    world.dispatcher.offer(handed, world.clock.now() + SEND_LEASE)
     assert await world.dispatcher.drain() == 1
     assert [s.kind for s in world.chat.sent] == ["post"]
     [sent] = world.db.state.outbox.values()
