@@ -190,11 +190,13 @@ class Delivered:
 @dataclass(frozen=True)
 class RetryAfter:
     """Try again in `seconds` (0: the dispatcher picks a backoff). `throttled`: the
-    platform's rate limit said so, which slows every send and is nobody's failure."""
+    platform's rate limit said so (a 429), which is nobody's failure; `key`, when the
+    adapter knows it, names the rate-limit key (bot.limits) the 429 was for."""
 
     seconds: float
     reason: str = ""
     throttled: bool = False
+    key: str | None = None
 
 
 @dataclass(frozen=True)

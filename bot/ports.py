@@ -277,6 +277,12 @@ class OutboxItem:
     priority: Priority = Priority.NOW
 
 
+@dataclass(frozen=True)
+class Renewal:
+    held: frozenset[int]  # ids of the items whose lease was extended
+    senders: int  # live senders, this one included
+
+
 class OutboxRepository(Protocol):
     async def add(
         self,
@@ -294,22 +300,47 @@ class OutboxRepository(Protocol):
         first (a newer card wins)."""
         ...
 
-    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
-        """Take up to `limit` pending items due by `now` whose lease is free, oldest due
-        first, leasing them until `lease_until` and counting an attempt. Concurrent
-        claimers never get the same item while its lease holds."""
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        owner: str = "",
+        skip: Collection[str] = (),
+    ) -> list[OutboxItem]:
+        """Take up to `limit` pending items due by `now` whose lease is free, in the
+        claim order (class, then due time, then id), leasing them to `owner` until
+        `lease_until` and counting an attempt; items of the communities in `skip` are
+        passed over. Concurrent claimers never get the same item while its lease holds."""
         ...
 
-    def hand_over(self, now: datetime, lease_until: datetime) -> None:
-        """From here on in this unit of work, what is queued due by `now` is leased as
-        it is queued (until `lease_until`, counting an attempt), for `claim_queued`
-        to return without writing it again. A newer message with the same
-        `replace_key` still drops such an item queued earlier in the same unit."""
+    def hand_over(self, now: datetime, lease_until: datetime, *, owner: str = "") -> None:
+        """From here on in this unit of work, what is queued due by `now` is leased to
+        `owner` as it is queued (until `lease_until`, counting an attempt), for
+        `claim_queued` to return without writing it again. A newer message with the
+        same `replace_key` still drops such an item queued earlier in the same unit."""
         ...
 
-    async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
+    async def claim_queued(
+        self, now: datetime, lease_until: datetime, *, owner: str = ""
+    ) -> list[OutboxItem]:
         """Like `claim_due`, for the items this unit of work queued: so the process
         that queued them can send them the moment they are committed."""
+        ...
+
+    async def renew(self, owner: str, now: datetime, lease_until: datetime) -> Renewal:
+        """The heartbeat of a sender: extend the lease of every pending item `owner`
+        holds to `lease_until`, mark `owner` alive until then, and count the senders
+        alive at `now` (each keeps 1/N of every rate budget)."""
+        ...
+
+    async def leave(self, owner: str) -> None:
+        """`owner` stops sending: it no longer counts among the live senders."""
+        ...
+
+    async def due_count(self, now: datetime) -> int:
+        """Pending items due by `now` (leased or not)."""
         ...
 
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -60,10 +61,14 @@ class Outcome(NamedTuple):
 ConfigListener = Callable[[str], Awaitable[None]]
 """Told the community id after an admin changed its settings (the scheduler listens)."""
 
-QueuedListener = Callable[[list[OutboxItem]], None]
-"""Handed the messages an event queued, already claimed for it (the dispatcher listens)."""
+QueuedListener = Callable[[list[OutboxItem], datetime], None]
+"""Handed the messages an event queued, leased to this process until the instant given
+(the dispatcher listens)."""
 
-SEND_LEASE = timedelta(minutes=2)  # how long a claimed message is its sender's alone
+# How long a claimed message is its sender's alone. Short, since the sender's
+# heartbeat renews it every few seconds: a crashed sender's messages pass to another
+# within this time.
+SEND_LEASE = timedelta(seconds=10)
 
 
 class PayForward:
@@ -75,6 +80,7 @@ class PayForward:
         observer: Observer | None = None,
         dashboard_url: str | None = None,
         patience: Patience | None = None,
+        owner: str | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -83,8 +89,10 @@ class PayForward:
         self.observer: Observer = observer or Silent()
         self.on_config = on_config
         self.dashboard_url = dashboard_url  # where `/payforward dashboard` links point
-        # With a listener, what an event queues for now is claimed in its own
-        # transaction and handed over at commit: no claim of its own, no wait for a tick.
+        # This process as a sender: the owner its outbox leases carry.
+        self.owner = owner or uuid.uuid4().hex
+        # With a listener, what an event queues for now is leased to this process in
+        # its own transaction and handed over at commit: no claim, no wait for a tick.
         self.on_queued: QueuedListener | None = None
 
     async def handle(self, event: Event) -> list[Answer]:
@@ -164,7 +172,9 @@ class PayForward:
         return answers, ctx.config_changed
 
     async def delivered(self, outcomes: Sequence[Outcome]) -> None:
-        """Record how queued messages went and act on it, in one transaction."""
+        """Record how queued messages went and act on it, in one transaction: a
+        card's post records its message ref (and queues an edit if the card changed
+        meanwhile); a card that cannot be posted closes its ask."""
         now = self._clock.now()
         async with self._uow() as uow:
             on_queued = self._hand_over(uow, now)
@@ -185,7 +195,7 @@ class PayForward:
         for now is then leased as it is queued, in the same statement."""
         on_queued = self.on_queued
         if on_queued is not None:
-            uow.outbox.hand_over(now, now + SEND_LEASE)
+            uow.outbox.hand_over(now, now + SEND_LEASE, owner=self.owner)
         return on_queued
 
     async def _commit(
@@ -193,10 +203,11 @@ class PayForward:
     ) -> None:
         """Commit; with a listener, what was queued for now is claimed in the same
         transaction and handed to it after."""
-        claimed = await uow.outbox.claim_queued(now, now + SEND_LEASE) if on_queued else []
+        lease = now + SEND_LEASE
+        claimed = await uow.outbox.claim_queued(now, lease, owner=self.owner) if on_queued else []
         await uow.commit()
         if claimed and on_queued is not None:
-            on_queued(claimed)
+            on_queued(claimed, lease)
 
     async def still_wanted(self, item: OutboxItem) -> bool:
         """Whether a follow-up about an ask still makes sense now: a reminder deferred

@@ -14,7 +14,7 @@ import gc
 import importlib.metadata
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,11 +30,13 @@ from adapters.console.session import ClockHook, ConsoleSession
 from adapters.web import WebDeps, install
 from bot.clock import ManualClock, SystemClock
 from bot.dispatch import Dispatcher
+from bot.events import Event
 from bot.jobs import Jobs, Ran, step_through
+from bot.limits import Pacing
+from bot.messages import Answer
 from bot.observe import Observer
 from bot.ports import ChatAdapter, Clock, UnitOfWorkFactory
 from bot.service import PayForward
-from bot.throttle import TokenBucket
 from payforward.health import Operations
 from payforward.http import HttpServer, ListenError
 from payforward.metrics import Metrics
@@ -83,13 +85,28 @@ async def open_core(
     try:
         uow = unit_of_work_factory(engine)
         bot = PayForward(uow, clock, observer=observer, dashboard_url=settings.dashboard_url)
-        buckets = {
-            name: TokenBucket(rate, burst) for name, (rate, burst) in settings.rates().items()
-        }
-        dispatcher = Dispatcher(uow, clock, adapters, bot, buckets=buckets)
+        dispatcher = Dispatcher(uow, clock, adapters, bot, pacing=pacing(settings))
         yield Core(clock, uow, bot, dispatcher, Jobs(uow, observer=observer), engine)
     finally:
         await engine.dispose()
+
+
+def pacing(settings: Settings) -> dict[str, Pacing]:
+    """Each enabled platform's rate limits, as the settings configure them."""
+    paced: dict[str, Pacing] = {}
+    if settings.slack_enabled:
+        from adapters.slack.limits import SlackPacing
+
+        paced["slack"] = SlackPacing(
+            post=settings.slack_post_rate,
+            update=settings.slack_update_rate,
+            channel=settings.slack_channel_rate,
+        )
+    if settings.discord_enabled:
+        from adapters.discord.limits import DiscordPacing
+
+        paced["discord"] = DiscordPacing(bulk=settings.discord_bulk_rate)
+    return paced
 
 
 async def run_console(
@@ -161,12 +178,71 @@ async def _console_dashboard(
     return server
 
 
-async def run_job(settings: Settings, job: str, at: datetime) -> list[Ran]:
-    """`payforward jobs run`: queue one job's work for every community. No adapter is
-    started here; the running bot's dispatcher delivers what was queued."""
+async def run_job(
+    settings: Settings,
+    job: str,
+    at: datetime,
+    *,
+    deliver: bool = True,
+    watch: Watch | None = None,
+) -> list[Ran]:
+    """`payforward jobs run`: queue one job's work for every community, through the
+    same once-only claims as the scheduler; then, with `deliver`, start the sending
+    side of each configured platform (no listener, no gateway) and deliver what is
+    due, as one more sender beside any running bot, until nothing due is left.
+    `watch` is told the total due and then watches the dispatcher until it is done."""
     clock = SystemClock()
-    async with open_core(settings, clock, {}) as core:
-        return await core.jobs.run(job, at, clock.now())
+    adapters: dict[str, ChatAdapter] = {}
+    async with open_core(settings, clock, adapters) as core:
+        ran = await core.jobs.run(job, at, clock.now())
+        if not deliver:
+            return ran
+        await _open_senders(settings, adapters)
+        try:
+            async with core.uow() as uow:
+                due = await uow.outbox.due_count(clock.now())
+            watching = asyncio.create_task(watch(due, core.dispatcher)) if watch else None
+            try:
+                await core.dispatcher.drain()
+                log.info(
+                    "delivered %d message(s), %d undeliverable",
+                    core.dispatcher.delivered,
+                    core.dispatcher.finished,
+                )
+            finally:
+                await core.dispatcher.release()
+                if watching is not None:
+                    watching.cancel()
+                    await asyncio.gather(watching, return_exceptions=True)
+        finally:
+            for adapter in adapters.values():
+                await adapter.stop()
+        return ran
+
+
+Watch = Callable[[int, Dispatcher], Awaitable[None]]
+"""Shows a delivery's progress: given the messages due, and the dispatcher sending them."""
+
+
+async def _open_senders(settings: Settings, adapters: dict[str, ChatAdapter]) -> None:
+    """The platforms' sending side only: Slack's Web API client (its listener is never
+    started) and a Discord client logged in over REST (no gateway connection)."""
+
+    async def ignore(event: Event) -> list[Answer]:
+        return []
+
+    if settings.slack_enabled:
+        from adapters.slack import build as build_slack
+
+        adapters["slack"] = build_slack(settings, ignore, web.Application())
+    if settings.discord_enabled:
+        from adapters.discord import DiscordAdapter
+        from adapters.discord import build as build_discord
+
+        discord = build_discord(settings, ignore)
+        assert isinstance(discord, DiscordAdapter)
+        await discord.start_sending()
+        adapters["discord"] = discord
 
 
 def serve_dashboard(

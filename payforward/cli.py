@@ -162,15 +162,28 @@ def jobs() -> None:
     metavar="ISO",
     help="Run as if the trigger fired at this instant (default: now).",
 )
+@click.option(
+    "--queue-only",
+    is_flag=True,
+    help="Only queue the messages: the running bot sends them.",
+)
 @click.pass_obj
-def run_job(settings: Settings, name: str, at: datetime | None) -> None:
+def run_job(settings: Settings, name: str, at: datetime | None, queue_only: bool) -> None:
     """Run one job for every community, through the same once-only claims as the
-    scheduler: running it twice, even at once, does the work once. Messages are
-    queued; the running bot sends them (or sends them when it starts)."""
+    scheduler: running it twice, even at once, does the work once. Then deliver what
+    is due (a progress bar on a terminal, log lines otherwise) and exit; each message
+    is sent once, beside a running bot too. With --queue-only, the bot sends them."""
+    from payforward.progress import watch_delivery
+
+    deliver = not queue_only and (settings.slack_enabled or settings.discord_enabled)
+    if not queue_only and not deliver:
+        click.echo("payforward: no Slack or Discord credentials set: queued only.", err=True)
 
     async def once() -> list[Ran]:
         await _migrated(settings)
-        return await bootstrap.run_job(settings, name, at or SystemClock().now())
+        return await bootstrap.run_job(
+            settings, name, at or SystemClock().now(), deliver=deliver, watch=watch_delivery
+        )
 
     ran = asyncio.run(once())
     for run in ran:

@@ -48,13 +48,20 @@ class Settings(BaseSettings):
     discord_shard_ids: str | None = None  # comma-separated: this process's shards only
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
-    # Messages a second the outbox sends per platform (0: no limit), paced below the
-    # platforms' own limits so a burst of prompts rarely meets a 429.
-    slack_send_rate: float = Field(
-        default=10.0, ge=0, validation_alias="PAYFORWARD_SLACK_SEND_RATE"
+    # The outbox's rate budgets, in sends a second (0: no limit of ours): Slack per
+    # workspace for chat.postMessage and chat.update and per channel; Discord for
+    # bulk work (prompts, cups) only, below its global limit. See adapters/*/limits.py.
+    slack_post_rate: float = Field(
+        default=10.0, ge=0, validation_alias="PAYFORWARD_SLACK_POST_RATE"
     )
-    discord_send_rate: float = Field(
-        default=20.0, ge=0, validation_alias="PAYFORWARD_DISCORD_SEND_RATE"
+    slack_update_rate: float = Field(
+        default=0.8, ge=0, validation_alias="PAYFORWARD_SLACK_UPDATE_RATE"
+    )
+    slack_channel_rate: float = Field(
+        default=1.0, ge=0, validation_alias="PAYFORWARD_SLACK_CHANNEL_RATE"
+    )
+    discord_bulk_rate: float = Field(
+        default=20.0, ge=0, validation_alias="PAYFORWARD_DISCORD_BULK_RATE"
     )
     log_level: str = "INFO"
     log_format: str = "text"  # or "json", one object a line, for log shippers
@@ -186,13 +193,6 @@ class Settings(BaseSettings):
     @property
     def discord_enabled(self) -> bool:
         return self.discord_token is not None
-
-    def rates(self) -> dict[str, tuple[float, float]]:
-        """(messages a second, burst) per platform for the outbox's token buckets."""
-        return {
-            "slack": (self.slack_send_rate, max(1.0, self.slack_send_rate)),
-            "discord": (self.discord_send_rate, max(1.0, self.discord_send_rate)),
-        }
 
     @property
     def database_url_for_display(self) -> str:

@@ -239,7 +239,25 @@ class GiveRow(Base):
 class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "due_at"),
+        # The claim order (class, due time, id) of what is waiting to be sent; the
+        # community rides along so claims can pass over communities a sender holds
+        # enough of without reading their rows (revision 0014).
+        Index(
+            "ix_outbox_queue",
+            "priority",
+            "due_at",
+            "id",
+            "community_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # A sender's heartbeat: what it holds (owner is cleared once an item is done).
+        Index(
+            "ix_outbox_owner",
+            "owner",
+            sqlite_where=text("owner IS NOT NULL"),
+            postgresql_where=text("owner IS NOT NULL"),
+        ),
         # add(replace_key=…): find the queued card a newer one replaces. Partial, as
         # the next one: no query asks for messages without a key, or not sent yet,
         # so queueing and sending them write no entry here (revision 0009).
@@ -272,6 +290,7 @@ class OutboxRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
     due_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]  # set while a sender holds the item
+    owner: Mapped[str | None]  # the sender holding it (its heartbeat renews the lease)
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=NOW)
@@ -301,6 +320,16 @@ class JobRunRow(Base):
     lease_until: Mapped[datetime]  # a crashed holder's run is taken over after this
     claimed_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class SenderRow(Base):
+    """A process sending from the outbox, alive while its heartbeat renews `alive_until`:
+    the live ones share each platform budget equally (storage/outbox.py, renew)."""
+
+    __tablename__ = "senders"
+
+    owner: Mapped[str] = mapped_column(primary_key=True)
+    alive_until: Mapped[datetime]
 
 
 class WeekCountRow(Base):
@@ -475,3 +504,4 @@ interest_terms = _table(InterestTermRow)
 connector_members = _table(ConnectorMemberRow)
 connector_asks = _table(ConnectorAskRow)
 connector_routes = _table(ConnectorRouteRow)
+senders = _table(SenderRow)

@@ -1,23 +1,34 @@
-"""The outbox repository: queued messages, leased to one sender at a time."""
+"""The outbox repository: queued messages, leased to one sender at a time.
+
+A sender (a process: its `owner` id) holds what it claimed, or what its events
+queued, under a short lease that its heartbeat (`renew`) extends for everything it
+holds in one statement. The same heartbeat keeps it in `senders`, where the live
+senders are counted to share the platforms' rate budgets.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import case, delete, func, literal_column, or_, select, union_all, update
 
 from bot import codec
 from bot.erasure import Redact
 from bot.messages import Message, Priority, Target
-from bot.ports import OutboxItem
+from bot.ports import OutboxItem, Renewal
 from storage import prepared, rows
 from storage.erasure import forget_in_outbox
-from storage.models import outbox
-from storage.sql import Conn
+from storage.models import outbox, senders
+from storage.sql import Conn, upsert_insert
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"  # outbox.status
+SENDERS_KEPT = timedelta(hours=1)  # a dead sender's row is swept out after this
+# Spelled as a literal, not a parameter, so both databases see that a query about
+# pending items may read ix_outbox_queue, which holds only those.
+IS_PENDING = outbox.c.status == literal_column("'pending'")
 
 
 class SqlOutboxRepository:
@@ -26,11 +37,11 @@ class SqlOutboxRepository:
         # Queued by this unit of work, for claim_queued. Those leased as they were
         # queued (hand_over) are the ones with an attempt already counted.
         self._queued: dict[int, OutboxItem] = {}
-        self._hand_over: tuple[datetime, datetime] | None = None  # (now, lease_until)
+        self._hand_over: tuple[datetime, datetime, str] | None = None  # now, lease, owner
         self._replaceable: dict[tuple[str, str], int] = {}  # (community, key) → leased id
 
-    def hand_over(self, now: datetime, lease_until: datetime) -> None:
-        self._hand_over = (now, lease_until)
+    def hand_over(self, now: datetime, lease_until: datetime, *, owner: str = "") -> None:
+        self._hand_over = (now, lease_until, owner)
 
     async def add(
         self,
@@ -53,8 +64,10 @@ class SqlOutboxRepository:
             if mine is not None:  # leased, but by this unit of work: not on its way yet
                 await self._conn.execute(prepared.DROP_OUTBOX, {prepared.ROW_ID: mine})
                 del self._queued[mine]
-        hand_over = self._hand_over
-        lease = hand_over[1] if hand_over is not None and due_at <= hand_over[0] else None
+        lease: datetime | None = None
+        owner: str | None = None
+        if self._hand_over is not None and due_at <= self._hand_over[0]:
+            _, lease, owner = self._hand_over
         values = {
             "community_id": community_id,
             "target": rows.to_json(codec.target_to_data(target)),
@@ -66,6 +79,7 @@ class SqlOutboxRepository:
             "status": PENDING,
             "due_at": due_at,
             "lease_until": lease,
+            "owner": owner,
             "attempts": 0 if lease is None else 1,
         }
         item_id = int((await self._conn.execute(prepared.ADD_OUTBOX, values)).scalar_one())
@@ -77,7 +91,9 @@ class SqlOutboxRepository:
             self._replaceable[(community_id, replace_key)] = item_id
         return item_id
 
-    async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
+    async def claim_queued(
+        self, now: datetime, lease_until: datetime, *, owner: str = ""
+    ) -> list[OutboxItem]:
         """What was leased as it was queued (hand_over), and one UPDATE over the range
         of the other ids queued here (replaced ones are gone). On PostgreSQL, other
         transactions' ids may interleave: their due items in the range are claimed
@@ -91,6 +107,7 @@ class SqlOutboxRepository:
                 "last": max(unleased),
                 "due_by": now,
                 "lease": lease_until,
+                "owner": owner,
             }
             for row in await self._conn.execute(prepared.CLAIM_QUEUED, params):
                 mine = self._queued.get(row.id)
@@ -103,38 +120,85 @@ class SqlOutboxRepository:
         self._replaceable.clear()
         return sorted(claimed, key=lambda item: item.id)
 
-    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
-        """Select, then lease. PostgreSQL skips rows another claimer has locked (FOR
-        UPDATE SKIP LOCKED); SQLite renders no FOR UPDATE, and needs none since
-        BEGIN IMMEDIATE lets one writer in at a time."""
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        owner: str = "",
+        skip: Collection[str] = (),
+    ) -> list[OutboxItem]:
+        """Select in the claim order, one seek of ix_outbox_queue per class, then lease.
+        PostgreSQL skips rows another claimer has locked (FOR UPDATE SKIP LOCKED);
+        SQLite renders no FOR UPDATE, and needs none since BEGIN IMMEDIATE lets one
+        writer in at a time."""
         o = outbox.c
-        due = (
-            select(o.id)
-            .where(
-                o.status == PENDING,
-                o.due_at <= now,
-                or_(o.lease_until.is_(None), o.lease_until <= now),
+        ids: list[int] = []
+        for priority in Priority:
+            due = (
+                select(o.id)
+                .where(
+                    IS_PENDING,
+                    o.priority == literal_column(str(int(priority))),
+                    o.due_at <= now,
+                    or_(o.lease_until.is_(None), o.lease_until <= now),
+                )
+                .order_by(o.due_at, o.id)
+                .limit(limit - len(ids))
+                .with_for_update(skip_locked=True)
             )
-            .order_by(o.due_at, o.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list((await self._conn.execute(due)).scalars())
+            if skip:
+                due = due.where(o.community_id.not_in(list(skip)))
+            ids += (await self._conn.execute(due)).scalars()
+            if len(ids) >= limit:
+                break
         if not ids:
             return []
         lease = (
             update(outbox)
             .where(o.id.in_(ids))
-            .values(lease_until=lease_until, attempts=o.attempts + 1)
+            .values(lease_until=lease_until, owner=owner, attempts=o.attempts + 1)
             .returning(*rows.OUTBOX_COLUMNS)
         )
         items = [rows.outbox_item_from_row(row) for row in await self._conn.execute(lease)]
-        items.sort(key=lambda item: (item.due_at, item.id))
+        items.sort(key=lambda item: (item.priority, item.due_at, item.id))
         return items
+
+    async def renew(self, owner: str, now: datetime, lease_until: datetime) -> Renewal:
+        """One UPDATE over ix_outbox_owner for the leases, one upsert for the sender,
+        one count of the live ones (and the long dead are swept out)."""
+        o = outbox.c
+        renewed = (
+            update(outbox)
+            .where(o.owner == owner, IS_PENDING)
+            .values(lease_until=lease_until)
+            .returning(o.id)
+        )
+        held = frozenset((await self._conn.execute(renewed)).scalars())
+        alive = upsert_insert(self._conn, senders).values(owner=owner, alive_until=lease_until)
+        await self._conn.execute(
+            alive.on_conflict_do_update(
+                index_elements=[senders.c.owner], set_={"alive_until": lease_until}
+            )
+        )
+        s = senders.c
+        await self._conn.execute(delete(senders).where(s.alive_until < now - SENDERS_KEPT))
+        live = select(func.count()).select_from(senders).where(s.alive_until > now)
+        return Renewal(held, int((await self._conn.execute(live)).scalar_one()))
+
+    async def leave(self, owner: str) -> None:
+        await self._conn.execute(delete(senders).where(senders.c.owner == owner))
+
+    async def due_count(self, now: datetime) -> int:
+        stmt = select(func.count()).select_from(outbox).where(IS_PENDING, outbox.c.due_at <= now)
+        return int((await self._conn.execute(stmt)).scalar_one())
 
     async def _finish(self, item_id: int, **values: Any) -> None:
         await self._conn.execute(
-            update(outbox).where(outbox.c.id == item_id).values(lease_until=None, **values)
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(lease_until=None, owner=None, **values)
         )
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
@@ -169,9 +233,17 @@ class SqlOutboxRepository:
         await forget_in_outbox(self._conn, community_id, member_id, redact)
 
     async def next_due(self, after: datetime) -> datetime | None:
-        """A seek on ix_outbox_due (status, due_at)."""
+        """One seek on ix_outbox_queue (priority, due_at) per class."""
         o = outbox.c
-        stmt = select(func.min(o.due_at)).where(o.status == PENDING, o.due_at > after)
+        firsts = union_all(
+            *(
+                select(func.min(o.due_at).label("due")).where(
+                    IS_PENDING, o.priority == literal_column(str(int(p))), o.due_at > after
+                )
+                for p in Priority
+            )
+        ).subquery()
+        stmt = select(func.min(firsts.c.due))
         due: datetime | None = (await self._conn.execute(stmt)).scalar_one()
         return due
 

@@ -110,11 +110,13 @@ CLAIM_QUEUED = prebuilt(
         outbox.c.due_at <= bindparam("due_by"),
         outbox.c.lease_until.is_(None),
     )
-    .values(lease_until=bindparam("lease"), attempts=outbox.c.attempts + 1)
+    .values(
+        lease_until=bindparam("lease"), owner=bindparam("owner"), attempts=outbox.c.attempts + 1
+    )
     .returning(*rows.OUTBOX_COLUMNS)
 )
 MARK_SENT = prebuilt(
-    _by_id(outbox).values(status="sent", sent_at=bindparam("at"), lease_until=None)
+    _by_id(outbox).values(status="sent", sent_at=bindparam("at"), lease_until=None, owner=None)
 )
 DROP_OUTBOX = prebuilt(delete(outbox).where(outbox.c.id == bindparam(ROW_ID)))
 DROP_REPLACED = prebuilt(

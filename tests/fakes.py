@@ -30,7 +30,7 @@ from bot.domain import (
 )
 from bot.erasure import Redact
 from bot.messages import Delivered, Delivery, Message, Priority, Target
-from bot.ports import FollowUpMarks, JobClaim, OutboxItem, SignInLink, WebSession
+from bot.ports import FollowUpMarks, JobClaim, OutboxItem, Renewal, SignInLink, WebSession
 from tests.fake_connector import ConnectorState, FakeConnector
 
 
@@ -39,6 +39,7 @@ class _Row:
     item: OutboxItem
     status: str = "pending"
     lease_until: datetime | None = None
+    owner: str | None = None
     replace_key: str | None = None
     error: str = ""
     sent_at: datetime | None = None  # when it was sent or given up on
@@ -69,6 +70,7 @@ class FakeState:
     web_sessions: dict[str, WebSession] = field(default_factory=dict)  # by session hash
     connector: ConnectorState = field(default_factory=ConnectorState)
     week_tallies: dict[tuple[str, str, datetime, datetime], int] = field(default_factory=dict)
+    senders: dict[str, datetime] = field(default_factory=dict)  # owner → alive until
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -442,10 +444,10 @@ class FakeOutbox:
     def __init__(self, s: FakeState) -> None:
         self.s = s
         self.queued: list[int] = []  # by this unit of work
-        self.handing_over: tuple[datetime, datetime] | None = None
+        self.handing_over: tuple[datetime, datetime, str] | None = None
 
-    def hand_over(self, now: datetime, lease_until: datetime) -> None:
-        self.handing_over = (now, lease_until)
+    def hand_over(self, now: datetime, lease_until: datetime, *, owner: str = "") -> None:
+        self.handing_over = (now, lease_until, owner)
 
     async def add(
         self,
@@ -475,25 +477,35 @@ class FakeOutbox:
         )
         row = _Row(item, replace_key=replace_key)
         if self.handing_over is not None and due_at <= self.handing_over[0]:
-            row.lease_until = self.handing_over[1]
+            row.lease_until, row.owner = self.handing_over[1:]
             row.item = replace(item, attempts=1)
         self.s.outbox[item.id] = row
         self.queued.append(item.id)
         return item.id
 
-    async def claim_queued(self, now: datetime, lease_until: datetime) -> list[OutboxItem]:
+    async def claim_queued(
+        self, now: datetime, lease_until: datetime, *, owner: str = ""
+    ) -> list[OutboxItem]:
         claimed = []
         for item_id in self.queued:
             row = self.s.outbox.get(item_id)  # replaced ones are gone
             if row and row.item.attempts:  # leased as it was queued (hand_over)
                 claimed.append(row.item)
             elif row and row.status == "pending" and row.item.due_at <= now and not row.lease_until:
-                row.lease_until = lease_until
+                row.lease_until, row.owner = lease_until, owner
                 row.item = replace(row.item, attempts=row.item.attempts + 1)
                 claimed.append(row.item)
         return claimed
 
-    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        owner: str = "",
+        skip: Collection[str] = (),
+    ) -> list[OutboxItem]:
         due = sorted(
             (
                 r
@@ -501,17 +513,34 @@ class FakeOutbox:
                 if r.status == "pending"
                 and r.item.due_at <= now
                 and (r.lease_until is None or r.lease_until <= now)
+                and r.item.community_id not in skip
             ),
-            key=lambda r: (r.item.due_at, r.item.id),
+            key=lambda r: (r.item.priority, r.item.due_at, r.item.id),
         )[:limit]
         for row in due:
-            row.lease_until = lease_until
+            row.lease_until, row.owner = lease_until, owner
             row.item = replace(row.item, attempts=row.item.attempts + 1)
         return [r.item for r in due]
 
+    async def renew(self, owner: str, now: datetime, lease_until: datetime) -> Renewal:
+        held = []
+        for row in self.s.outbox.values():
+            if row.owner == owner and row.status == "pending" and row.lease_until is not None:
+                row.lease_until = lease_until
+                held.append(row.item.id)
+        self.s.senders[owner] = lease_until
+        live = sum(until > now for until in self.s.senders.values())
+        return Renewal(frozenset(held), live)
+
+    async def leave(self, owner: str) -> None:
+        self.s.senders.pop(owner, None)
+
+    async def due_count(self, now: datetime) -> int:
+        return sum(r.status == "pending" and r.item.due_at <= now for r in self.s.outbox.values())
+
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         row = self.s.outbox[item_id]
-        row.status, row.sent_at = "sent", at
+        row.status, row.sent_at, row.lease_until, row.owner = "sent", at, None, None
 
     async def retry_at(
         self, item_id: int, due_at: datetime, error: str, *, refund: bool = False
@@ -519,11 +548,12 @@ class FakeOutbox:
         row = self.s.outbox[item_id]
         attempts = max(row.item.attempts - 1, 0) if refund else row.item.attempts
         row.item = replace(row.item, due_at=due_at, attempts=attempts)
-        row.lease_until, row.error = None, error
+        row.lease_until, row.owner, row.error = None, None, error
 
     async def mark_failed(self, item_id: int, at: datetime, reason: str) -> None:
         row = self.s.outbox[item_id]
         row.status, row.sent_at, row.error = "failed", at, reason
+        row.lease_until, row.owner = None, None
 
     async def pending_count(self) -> int:
         return sum(r.status == "pending" for r in self.s.outbox.values())

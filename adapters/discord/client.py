@@ -15,12 +15,12 @@ from discord import app_commands
 
 from adapters.discord import render, translate
 from adapters.discord.commands import add_commands
-from adapters.discord.delivery import delivery_of, post, send_dm, update
+from adapters.discord.delivery import delivery_of, post, rate_limited, send_dm, update
 from adapters.discord.gateway import point_at
 from adapters.discord.interactions import Bridge, Handle
 from adapters.discord.views import ActionButton
 from bot.domain import MessageRef
-from bot.messages import Delivered, Delivery, Message, RetryAfter
+from bot.messages import Delivered, Delivery, Message
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ class DiscordAdapter:
         self.bridge = Bridge(self.client, handle)
         self._task: asyncio.Task[None] | None = None
         self._opened = False  # login begun: from then on there is a session to close
+        self._listening = True  # False: logged in over REST to send only (no commands)
         self._wire()
         quiet_reconnects()
 
@@ -145,6 +146,8 @@ class DiscordAdapter:
 
     async def _setup_hook(self) -> None:
         """After login, before the gateway: persistent buttons, then the commands."""
+        if not self._listening:
+            return
         self.client.add_dynamic_items(ActionButton)
         if self.guild_ids:
             for guild_id in self.guild_ids:
@@ -199,6 +202,14 @@ class DiscordAdapter:
             "connected to Discord as %s in %d server(s)", self.client.user, len(self.client.guilds)
         )
 
+    async def start_sending(self) -> None:
+        """Log in over REST only, to deliver queued messages (`payforward jobs run`):
+        no gateway connection, no command sync, nothing received."""
+        point_at(self._api_url, self._gateway_url)
+        self._opened = True
+        self._listening = False
+        await self.client.login(self._token)
+
     async def stop(self) -> None:
         if not self._opened:
             return  # never started: nothing to close (a sharded client can't close then)
@@ -232,7 +243,7 @@ class DiscordAdapter:
             async with asyncio.timeout(DELIVERY_TIMEOUT):
                 return Delivered(await sending)
         except discord.RateLimited as limited:  # longer than discord.py would wait
-            return RetryAfter(limited.retry_after, "rate limited", throttled=True)
+            return rate_limited(limited)
         except discord.HTTPException as error:
             return delivery_of(error)
 

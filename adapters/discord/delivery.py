@@ -1,11 +1,13 @@
 """Sending what the outbox dispatcher hands over, and what Discord's refusals mean for it.
 
 Channel posts, DMs and edits go through partial channel objects, so nothing has to be
-in discord.py's cache (no member intent, no message cache). discord.py waits out short
-429s itself; errors a retry cannot fix (cannot DM this user, unknown message or
-channel, missing access) become `Undeliverable`, so the dispatcher neither retries
-them nor storms; server errors and broken connections are raised, and the dispatcher
-backs off.
+in discord.py's cache (no member intent, no message cache). discord.py keeps Discord's
+per-route buckets and global limit and waits out short 429s itself; a longer one comes
+back as a throttled `RetryAfter` (the dispatcher holds the bulk budget, or that one
+message, for it: adapters/discord/limits.py). Errors a retry cannot fix (cannot DM
+this user, unknown message or channel, missing access) become `Undeliverable`, so the
+dispatcher neither retries them nor storms; server errors and broken connections are
+raised, and the dispatcher backs off.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import discord
 from adapters.discord import render
 from adapters.discord.views import build_view
 from bot.domain import MessageRef
-from bot.messages import Delivery, Message, Undeliverable
+from bot.messages import Delivery, Message, RetryAfter, Undeliverable
 
 # Discord JSON error codes a retry will not fix.
 UNKNOWN_CHANNEL = 10003
@@ -80,3 +82,8 @@ def delivery_of(error: discord.HTTPException) -> Delivery:
     if 400 <= error.status < 500 and error.status != 429:
         return Undeliverable(f"discord {error.status}/{error.code}: {error.text[:200]}")
     raise error
+
+
+def rate_limited(limited: discord.RateLimited) -> RetryAfter:
+    """A 429 longer than discord.py waits out by itself (MAX_RATELIMIT_WAIT)."""
+    return RetryAfter(limited.retry_after, "rate limited", throttled=True)

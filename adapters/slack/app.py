@@ -201,7 +201,7 @@ class SlackAdapter:
 
     async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
         async def send() -> Delivery:
-            client = await self._workspaces.client_for(_team(community_id))
+            client = await self._workspaces.sender_for(_team(community_id))
             try:
                 sent = await self._post(client, channel_id, message)
             except SlackApiError as error:
@@ -215,7 +215,7 @@ class SlackAdapter:
 
     async def update(self, community_id: str, ref: MessageRef, message: Message) -> Delivery:
         async def send() -> Delivery:
-            client = await self._workspaces.client_for(_team(community_id))
+            client = await self._workspaces.sender_for(_team(community_id))
             await client.chat_update(
                 channel=ref.channel_id, ts=ref.message_id, **render.message_payload(message)
             )
@@ -225,7 +225,7 @@ class SlackAdapter:
 
     async def send_dm(self, community_id: str, member_id: str, message: Message) -> Delivery:
         async def send() -> Delivery:
-            client = await self._workspaces.client_for(_team(community_id))
+            client = await self._workspaces.sender_for(_team(community_id))
             # A member's id as the channel posts to the app's DM with them, which
             # Slack opens if need be: no conversations.open round trip first.
             return Delivered(await self._post(client, member_id, message))

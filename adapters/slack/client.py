@@ -1,8 +1,13 @@
-"""The Web API side: one configured client, and Slack's errors as the core's Delivery.
+"""The Web API side: configured clients, and Slack's errors as the core's Delivery.
 
-The client retries 429s (honouring `Retry-After`) and dropped connections itself, with
-slack-sdk's retry handlers; what still fails is mapped so the dispatcher knows whether
-to wait (`RetryAfter`), back off (`RetryAfter(0)`) or give up (`Undeliverable`).
+Clients retry dropped connections with slack-sdk's retry handler. 429s are retried
+after their `Retry-After` by the client only for what answers a member at once
+(ephemeral answers, modals); the outbox's sends use a client without that handler
+(`rate_limit_retries=False`), so that the dispatcher sees each 429, holds only the
+rate-limit key it was for and keeps serving answers first, instead of a send
+sleeping in its slot. What fails is mapped so the dispatcher knows whether to wait
+(`RetryAfter`, throttled for a 429), back off (`RetryAfter(0)`) or give up
+(`Undeliverable`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -54,19 +60,23 @@ class NotInstalled(Exception):
 
 
 def make_client(
-    token: str | None, base_url: str | None, session: aiohttp.ClientSession | None = None
+    token: str | None,
+    base_url: str | None,
+    session: aiohttp.ClientSession | None = None,
+    *,
+    rate_limit_retries: bool = True,
 ) -> AsyncWebClient:
     """A client for `token`, sending every call to `base_url` (SLACK_API_URL) when set.
     Without a `session`, slack-sdk opens a new one, and a new connection, per call."""
     url = base_url or AsyncWebClient.BASE_URL
+    handlers: list[AsyncRetryHandler] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+    if rate_limit_retries:
+        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return AsyncWebClient(
         token=token,
         base_url=url if url.endswith("/") else url + "/",
         session=session,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=handlers,
     )
 
 

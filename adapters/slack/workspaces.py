@@ -39,6 +39,7 @@ class Workspaces:
         self._default = default_token
         self._store = store
         self._clients: dict[str, AsyncWebClient] = {}
+        self._senders: dict[str, AsyncWebClient] = {}  # for the outbox: 429s not retried
         self._tokens: dict[str, tuple[float, str | None]] = {}
         self._auth: dict[str, AsyncSlackResponse] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -55,10 +56,24 @@ class Workspaces:
         token = await self.token_for(team_id)
         return self._client(token)
 
-    def _client(self, token: str) -> AsyncWebClient:
-        client = self._clients.get(token)
+    async def sender_for(self, team_id: str | None) -> AsyncWebClient:
+        """The client the outbox sends with: a 429 comes back to the dispatcher."""
+        token = await self.token_for(team_id)
+        return self._client(token, self._senders, rate_limit_retries=False)
+
+    def _client(
+        self,
+        token: str,
+        cache: dict[str, AsyncWebClient] | None = None,
+        *,
+        rate_limit_retries: bool = True,
+    ) -> AsyncWebClient:
+        clients = self._clients if cache is None else cache
+        client = clients.get(token)
         if client is None or client.session is None or client.session.closed:
-            client = self._clients[token] = make_client(token, self._api_url, self._shared())
+            client = clients[token] = make_client(
+                token, self._api_url, self._shared(), rate_limit_retries=rate_limit_retries
+            )
         return client
 
     def webhook(self, response_url: str) -> AsyncWebhookClient:

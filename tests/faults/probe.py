@@ -52,7 +52,6 @@ class Tracebacks(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.count = 0
-        self.background = 0
         self.bytes = 0
         self.lines: list[str] = []
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
@@ -62,14 +61,10 @@ class Tracebacks(logging.Handler):
         self.bytes += len(text.encode("utf-8", "replace"))
         self.lines.append(text[:300])
         if record.exc_info or "Traceback" in text:
-            if record.name == "payforward.runtime":
-                self.background += 1  # the dispatcher's loop, not a request's
-            else:
-                self.count += 1
+            self.count += 1
 
     def reset(self) -> None:
         self.count = 0
-        self.background = 0
         self.bytes = 0
         self.lines.clear()
 
@@ -518,8 +513,6 @@ async def main() -> None:
             )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        if LOG.background:
-            result.note += f" (+{LOG.background} tracebacks from the dispatcher loop)"
         results.append(result)
         print(f"{time.monotonic() - started:5.1f}s {result}", flush=True)
     print(

@@ -128,7 +128,7 @@ async def test_postgres_stopped_and_started_loses_no_reaction_and_no_ask(
     for payload in asks:  # each asker is answered, through the command's response_url
         number_said = [a for a in answered if "Your ask is up" in json.dumps(a)]
         assert number_said, payload
-    assert not [r for r in tracebacks.records if not r.name.startswith("payforward.runtime")]
+    no_tracebacks(tracebacks)
 
 
 async def test_two_processes_meeting_new_communities_at_once_both_go_on(
@@ -208,7 +208,7 @@ async def test_sqlite_locked_longer_than_a_unit_of_work_waits_loses_nothing(
             assert statuses[0] in (200, 503)
     finally:
         await fake.stop()
-    assert not [r for r in tracebacks.records if not r.name.startswith("payforward.runtime")]
+    no_tracebacks(tracebacks)
 
 
 async def test_discord_defers_and_follows_up_once_the_database_is_back(
@@ -244,4 +244,4 @@ async def test_discord_defers_and_follows_up_once_the_database_is_back(
             )
     finally:
         await fake.close()
-    assert not [r for r in tracebacks.records if not r.name.startswith("payforward.runtime")]
+    no_tracebacks(tracebacks)

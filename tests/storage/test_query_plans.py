@@ -196,6 +196,16 @@ async def test_the_hidden_members_are_read_from_their_own_index(plan_of: Any) ->
     assert plan == "SEARCH members USING INDEX ix_members_hidden (community_id=?)"
 
 
+async def test_a_claim_seeks_each_class_in_order_and_a_heartbeat_seeks_its_owner(
+    plan_of: Any,
+) -> None:
+    plan = await plan_of(lambda uow: uow.outbox.claim_due(START, 10, END, owner="a", skip=["x"]))
+    seek = "SEARCH outbox USING INDEX ix_outbox_queue (priority=? AND due_at<?)"
+    assert plan.splitlines() == [seek] * 3, plan  # now, soon, bulk; no sort
+    plan = await plan_of(lambda uow: uow.outbox.renew("a", START, END))
+    assert plan.splitlines()[0] == "SEARCH outbox USING INDEX ix_outbox_owner (owner=?)", plan
+
+
 async def test_pruning_reads_only_what_is_old(plan_of: Any) -> None:
     plan = await plan_of(lambda uow: uow.outbox.prune(START))
     assert "ix_outbox_sent (status=? AND sent_at<?)" in plan, plan

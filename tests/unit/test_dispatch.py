@@ -10,25 +10,28 @@ from bot import copy
 from bot.dispatch import (
     BACKOFF_BASE,
     BACKOFF_CAP,
+    FOR_NOW,
+    HOLD_IN_MEMORY,
+    IN_FLIGHT,
     MAX_ATTEMPTS,
-    MAX_PACING_WAIT,
     Dispatcher,
     backoff,
 )
 from bot.domain import AskStatus, MessageRef
 from bot.events import ButtonPressed, CommandInvoked
+from bot.limits import Limit
 from bot.messages import (
     Delivered,
     Delivery,
     Message,
+    Priority,
     RetryAfter,
     ToMember,
     Undeliverable,
     text,
 )
-from bot.ports import OutboxItem
-from bot.service import Outcome
-from bot.throttle import TokenBucket
+from bot.ports import OutboxItem, Renewal
+from bot.service import SEND_LEASE, Outcome
 from tests.fakes import FakeChat, _Row
 from tests.unit.conftest import CID, START, World, info
 from tests.unit.virtual_time import VirtualTime, settle
@@ -108,25 +111,55 @@ async def test_a_deleted_card_closes_its_ask_quietly(world: World) -> None:
     assert await world.react("carol", ask) == []  # offers on a closed ask do nothing
 
 
-# Pacing: a token bucket per platform, on virtual time.
+# Pacing and classes, on virtual time.
+
+OTHER = "test:other"  # a second community on the same platform
 
 
-def paced(world: World, rate: float, burst: float | None = None) -> tuple[TokenBucket, VirtualTime]:
-    """Give the world's dispatcher a bucket for its platform, on the world's clock."""
+class PerCommunity:
+    """Every send draws on its community's budget; `shared` puts every community's
+    bulk sends on one more key (as Discord's bulk budget does)."""
+
+    def __init__(self, rate: float, burst: float = 1.0, shared: float | None = None) -> None:
+        self.rate, self.burst, self.shared = rate, burst, shared
+
+    def limits(self, item: OutboxItem) -> tuple[Limit, ...]:
+        if self.shared is not None:
+            bulk = item.priority == Priority.BULK
+            return (Limit("bulk", self.shared, 1.0),) if bulk else ()
+        return (Limit(item.community_id, self.rate, self.burst),)
+
+
+def paced(world: World, pacing: PerCommunity, chat: FakeChat | None = None) -> VirtualTime:
+    """Give the world a dispatcher with this pacing, on virtual time."""
     time = VirtualTime(world.clock)
-    bucket = TokenBucket(rate, burst, monotonic=time.monotonic, sleep=time.sleep)
+    if chat is not None:
+        chat.on_send = world.chat.on_send
+        world.chat = chat
     world.dispatcher = Dispatcher(
-        world.db.uow, world.clock, {"test": world.chat}, world.bot, buckets={"test": bucket}
+        world.db.uow,
+        world.clock,
+        {"test": world.chat},
+        world.bot,
+        pacing={"test": pacing},
+        monotonic=time.monotonic,
+        sleep=time.sleep,
     )
-    return bucket, time
+    return time
 
 
-async def queue(world: World, *members: str) -> list[int]:
+async def queue(
+    world: World, *members: str, priority: Priority = Priority.NOW, community: str = CID
+) -> list[int]:
     """Queue one DM to each member, due now, in this order; their outbox ids."""
     async with world.db.uow() as uow:
         ids = [
             await uow.outbox.add(
-                CID, ToMember(member), Message((text(f"{member} {n}"),)), world.clock.now()
+                community,
+                ToMember(member),
+                Message((text(f"{member} {n}"),)),
+                world.clock.now(),
+                priority=priority,
             )
             for n, member in enumerate(members)
         ]
@@ -136,6 +169,11 @@ async def queue(world: World, *members: str) -> list[int]:
 
 def row(world: World, item_id: int) -> _Row:
     return world.db.state.outbox[item_id]
+
+
+def order(world: World) -> list[str]:
+    """Who got a DM, in sending order."""
+    return [s.to for s in world.chat.sent]
 
 
 class GatedChat(FakeChat):
@@ -151,50 +189,119 @@ class GatedChat(FakeChat):
         return await super().send_dm(community_id, member_id, message)
 
 
-def gated(world: World, *members: str, bucket: TokenBucket | None = None) -> GatedChat:
+def gated(world: World, *members: str) -> GatedChat:
     chat = GatedChat(*members)
     chat.on_send = world.chat.on_send
     world.chat = chat
-    buckets = {"test": bucket} if bucket is not None else None
-    world.dispatcher = Dispatcher(
-        world.db.uow, world.clock, {"test": chat}, world.bot, buckets=buckets
-    )
+    world.dispatcher = Dispatcher(world.db.uow, world.clock, {"test": chat}, world.bot)
     return chat
 
 
-async def test_a_429_holds_the_whole_platform_and_costs_no_attempt(world: World) -> None:
-    bucket, time = paced(world, rate=10)
+async def test_a_now_message_goes_before_every_bulk_one_queued_earlier(world: World) -> None:
+    time = paced(world, PerCommunity(rate=1))
+    await queue(world, "p1", "p2", "p3", priority=Priority.BULK)
+    await queue(world, "bob")
+    assert await time.run(world.dispatcher.drain()) == 4
+    assert order(world) == ["bob", "p1", "p2", "p3"]
+    assert world.clock.now() == START + timedelta(seconds=3)  # one a second, no more
+
+
+async def test_a_now_message_takes_the_next_token_of_a_fan_out_under_way(world: World) -> None:
+    time = paced(world, PerCommunity(rate=2))
+    await queue(world, *[f"p{n}" for n in range(20)], priority=Priority.BULK)
+    draining = asyncio.ensure_future(world.dispatcher.drain())
+    await time.run_for(3.2)
+    assert len(world.chat.sent) == 7  # the fan-out is under way: one at 0 s, then 2/s
+    world.bot.on_queued = world.dispatcher.offer  # the runtime hands events' messages over
+    await world.bot.handle(ask_event(world))
+    await time.run_for(0.5)
+    [(posted_at, card)] = [(at, s) for at, s in world.delivered if s.kind == "post"]
+    assert card == world.chat.sent[7]  # the very next send
+    assert posted_at <= START + timedelta(seconds=3.5)
+    world.bot.on_queued = None
+    assert await time.run(draining) == 21  # the whole fan-out, and the card
+
+
+async def test_bulk_work_takes_turns_between_communities(world: World) -> None:
+    time = paced(world, PerCommunity(rate=0, shared=10))
+    await queue(world, *[f"a{n}" for n in range(30)], priority=Priority.BULK)
+    await queue(world, *[f"b{n}" for n in range(5)], priority=Priority.BULK, community=OTHER)
+    assert await time.run(world.dispatcher.drain()) == 35
+    firsts = order(world)[:10]
+    assert firsts == ["a0", "b0", "a1", "b1", "a2", "b2", "a3", "b3", "a4", "b4"]
+
+
+async def test_a_now_message_on_a_shared_bulk_budget_never_waits_for_it(world: World) -> None:
+    time = paced(world, PerCommunity(rate=0, shared=1))
+    await queue(world, *[f"p{n}" for n in range(5)], priority=Priority.BULK)
+    draining = asyncio.ensure_future(world.dispatcher.drain())
+    await time.run_for(1.5)
+    await queue(world, "bob")
+    world.dispatcher.kick()
+    await time.run_for(0.1)
+    assert order(world)[-1] == "bob"  # the bulk budget is bulk's alone
+    await time.run(draining)
+
+
+async def test_a_429_holds_its_key_and_the_messages_wait_without_spending_attempts(
+    world: World,
+) -> None:
+    time = paced(world, PerCommunity(rate=10, burst=10))
     bob, carol = await queue(world, "bob", "carol")
-    world.chat.script = [RetryAfter(30, "rate limited", throttled=True)]
-    assert await time.run(world.dispatcher.drain()) == 0
-    assert bucket.wait_time() == 30
-    # Carol's DM met the hold: back to the queue untried, rather than waiting 30 s.
-    assert world.chat.sent == [] and time.sleeps == []
-    for item_id in (bob, carol):
-        held = row(world, item_id)
-        assert held.status == "pending" and held.item.attempts == 0
-        assert held.item.due_at == START + timedelta(seconds=30)
-    assert row(world, bob).error == "rate limited"
-    world.clock.advance(timedelta(seconds=30))
+    world.chat.script = [RetryAfter(2, "ratelimited", throttled=True)]
     assert await time.run(world.dispatcher.drain()) == 2
+    assert sorted(order(world)) == ["bob", "carol"]
+    assert world.clock.now() >= START + timedelta(seconds=2)  # nothing went during the hold
     assert row(world, bob).item.attempts == 1 and row(world, carol).item.attempts == 1
+    assert world.dispatcher.limiter.rate("test:acme") == pytest.approx(7.0)  # and it slowed
+
+
+async def test_a_429_for_one_community_never_holds_another(world: World) -> None:
+    time = paced(world, PerCommunity(rate=10))
+    bob, carol = await queue(world, "bob", "carol")
+    [dave] = await queue(world, "dave", community=OTHER)
+    world.chat.script = [RetryAfter(60, "ratelimited", throttled=True)]  # bob's
+    assert await time.run(world.dispatcher.drain()) == 1
+    assert order(world) == ["dave"]
+    # A wait longer than is worth holding: back to the outbox, untried.
+    for item_id in (bob, carol):
+        waiting = row(world, item_id)
+        assert waiting.status == "pending" and waiting.item.attempts == 0
+        assert waiting.item.due_at == START + timedelta(seconds=60)
+        assert waiting.owner is None and waiting.lease_until is None
+    assert row(world, dave).status == "sent"
+    world.clock.set(START + timedelta(seconds=60))
+    assert await time.run(world.dispatcher.drain()) == 2
+
+
+async def test_a_429_on_a_send_with_no_limits_holds_that_message_alone(world: World) -> None:
+    time = VirtualTime(world.clock)
+    world.dispatcher = Dispatcher(
+        world.db.uow,
+        world.clock,
+        {"test": world.chat},
+        world.bot,
+        monotonic=time.monotonic,
+        sleep=time.sleep,
+    )
+    await queue(world, "bob", "carol")
+    world.chat.script = [RetryAfter(3, "rate limited", throttled=True)]
+    assert await time.run(world.dispatcher.drain()) == 2
+    assert order(world) == ["carol", "bob"]
+    assert world.clock.now() == START + timedelta(seconds=3)
 
 
 async def test_429s_alone_never_make_a_message_undeliverable(world: World) -> None:
-    _, time = paced(world, rate=10)
+    time = paced(world, PerCommunity(rate=10))
     [bob] = await queue(world, "bob")
-    world.chat.script = [RetryAfter(5, "rate limited", throttled=True)] * (3 * MAX_ATTEMPTS)
-    for _ in range(3 * MAX_ATTEMPTS):
-        assert await time.run(world.dispatcher.drain()) == 0
-        assert row(world, bob).status == "pending" and row(world, bob).item.attempts == 0
-        world.clock.advance(timedelta(seconds=5))
+    world.chat.script = [RetryAfter(1, "ratelimited", throttled=True)] * (3 * MAX_ATTEMPTS)
     assert await time.run(world.dispatcher.drain()) == 1
-    assert len(world.dms("bob")) == 1
+    assert world.dms("bob") == ["bob 0"]
     assert row(world, bob).status == "sent" and row(world, bob).item.attempts == 1
 
 
 async def test_a_platform_error_backs_off_counting_attempts_then_gives_up(world: World) -> None:
-    bucket, time = paced(world, rate=10)
+    time = paced(world, PerCommunity(rate=10))
     world.chat.script = [RetryAfter(0, "http 503")] * MAX_ATTEMPTS
     [bob] = await queue(world, "bob")
     for attempt in range(1, MAX_ATTEMPTS):
@@ -205,7 +312,7 @@ async def test_a_platform_error_backs_off_counting_attempts_then_gives_up(world:
         delay = (failed.item.due_at - world.clock.now()).total_seconds()
         expected = min(BACKOFF_CAP, BACKOFF_BASE**attempt)
         assert 0.75 * expected <= delay <= 1.25 * expected
-        assert bucket.wait_time() == 0  # a failure is not a rate limit: nothing held
+        assert world.dispatcher.limiter.rate(CID) == 10  # a failure is not a rate limit
         world.clock.set(failed.item.due_at)
     assert await time.run(world.dispatcher.drain()) == 0
     gave_up = row(world, bob)
@@ -216,12 +323,12 @@ async def test_a_platform_error_backs_off_counting_attempts_then_gives_up(world:
 
 
 async def test_an_undeliverable_message_is_not_retried_nor_holds_others(world: World) -> None:
-    bucket, time = paced(world, rate=10)
+    time = paced(world, PerCommunity(rate=10))
     world.chat.script = [Undeliverable("cannot_dm_bot")]
     [bob, _] = await queue(world, "bob", "carol")
     assert await time.run(world.dispatcher.drain()) == 1
     assert row(world, bob).status == "failed" and row(world, bob).item.attempts == 1
-    assert world.dms("carol") == ["carol 1"] and bucket.wait_time() == 0
+    assert world.dms("carol") == ["carol 1"]
     world.clock.advance(timedelta(days=1))
     assert await time.run(world.dispatcher.drain()) == 0
     assert world.dms("bob") == []
@@ -240,52 +347,20 @@ async def test_messages_to_one_target_keep_their_order_while_others_go_on(world:
     assert world.dms("bob") == ["bob 0", "bob 2", "bob 4"]
 
 
-async def test_a_pacing_wait_over_the_limit_goes_back_to_the_queue(world: World) -> None:
-    _, time = paced(world, rate=1 / (MAX_PACING_WAIT * 2))  # one message per 10 s
-    [_, carol] = await queue(world, "bob", "carol")
-    assert await time.run(world.dispatcher.drain()) == 1
-    assert time.sleeps == []  # nobody waited
-    waiting = row(world, carol)
-    assert waiting.status == "pending" and waiting.item.attempts == 0
-    assert waiting.error == "paced"
-    assert waiting.item.due_at == START + timedelta(seconds=MAX_PACING_WAIT * 2)
-    world.clock.set(waiting.item.due_at)
-    assert await time.run(world.dispatcher.drain()) == 1
-    assert world.dms("carol") == ["carol 1"] and row(world, carol).item.attempts == 1
-
-
-async def test_a_short_pacing_wait_is_waited_out(world: World) -> None:
-    _, time = paced(world, rate=1)
-    await queue(world, "bob", "carol", "dave")
+async def test_a_targets_queue_is_as_urgent_as_its_most_urgent_message(world: World) -> None:
+    time = paced(world, PerCommunity(rate=1))
+    await queue(world, "p1", "bob", priority=Priority.BULK)
+    await queue(world, "bob")  # an answer, behind bob's prompt
     assert await time.run(world.dispatcher.drain()) == 3
-    assert set(time.sleeps) == {1.0}  # one token a second: the third went at 2 s
-    assert world.clock.now() == START + timedelta(seconds=2)
-
-
-async def test_a_429_never_makes_a_waiting_lane_wait_longer_than_the_limit(world: World) -> None:
-    time = VirtualTime(world.clock)
-    bucket = TokenBucket(1, 1, monotonic=time.monotonic, sleep=time.sleep)
-    chat = gated(world, "bob", bucket=bucket)
-    chat.script = [RetryAfter(60, "rate limited", throttled=True)]
-    [_, carol] = await queue(world, "bob", "carol")
-    drain = asyncio.ensure_future(world.dispatcher.drain())
-    await settle()
-    assert time.sleeps == [1.0]  # bob's DM is on its way, carol's waits for a token
-    chat.gates["bob"].set()  # … and bob's meets a 429 asking for 60 s
-    assert await time.run(drain) == 0
-    assert max(time.sleeps) <= MAX_PACING_WAIT, time.sleeps
-    # Carol's went back to the queue when the hold made her wait too long.
-    waiting = row(world, carol)
-    assert waiting.status == "pending" and waiting.error == "paced"
-    assert waiting.item.attempts == 0
-    assert waiting.item.due_at == START + timedelta(seconds=60)
+    assert order(world) == ["bob", "bob", "p1"]  # bob's prompt, then the answer, at once
+    assert world.dms("bob") == ["bob 1", "bob 0"]
 
 
 async def test_a_retried_message_is_not_overtaken_by_a_later_one_to_the_same_target(
     world: World,
 ) -> None:
-    _, time = paced(world, rate=10)
-    world.chat.script = [RetryAfter(1, "rate limited", throttled=True)]
+    time = paced(world, PerCommunity(rate=10))
+    world.chat.script = [RetryAfter(0, "http 503")]
     first, second = await queue(world, "bob", "bob")
     await time.run(world.dispatcher.drain())
     behind = row(world, second)
@@ -296,7 +371,48 @@ async def test_a_retried_message_is_not_overtaken_by_a_later_one_to_the_same_tar
     assert world.dms("bob") == ["bob 0", "bob 1"]
 
 
-async def test_one_failing_lane_does_not_resend_the_rest_of_its_batch(
+async def test_slots_are_kept_for_now_messages(world: World) -> None:
+    fanned = [f"p{n}" for n in range(IN_FLIGHT)]
+    chat = gated(world, *fanned)
+    await queue(world, *fanned, priority=Priority.BULK)
+    drain = asyncio.ensure_future(world.dispatcher.drain())
+    await settle()
+    assert len(world.dispatcher._busy) == IN_FLIGHT - FOR_NOW  # stuck at the platform
+    await queue(world, "bob", priority=Priority.SOON)
+    await queue(world, "carol")
+    world.dispatcher.kick()
+    await settle()
+    assert world.dms("carol") == ["carol 0"] and world.dms("bob") == []
+    for gate in chat.gates.values():
+        gate.set()
+    assert await drain == IN_FLIGHT + 2
+
+
+async def test_each_delivery_is_recorded_as_it_completes(world: World) -> None:
+    chat = gated(world, "bob")
+    bob, carol = await queue(world, "bob", "carol")
+    drain = asyncio.ensure_future(world.dispatcher.drain())
+    await settle()
+    assert row(world, carol).status == "sent"  # recorded while bob's is on its way
+    assert row(world, bob).status == "pending"
+    chat.gates["bob"].set()
+    assert await drain == 2
+
+
+async def test_a_platform_without_an_adapter_here_is_left_to_another_sender(
+    world: World,
+) -> None:
+    [bob] = await queue(world, "bob")
+    [dave] = await queue(world, "dave", community="other:1")  # no adapter for "other"
+    assert await world.dispatcher.drain() == 1
+    left = row(world, dave)
+    assert left.status == "pending" and left.item.attempts == 0 and left.owner is None
+    assert left.item.due_at == START  # free for a sender that has the platform, at once
+    assert row(world, bob).status == "sent"
+    assert await world.dispatcher.drain() == 0  # and not claimed here again
+
+
+async def test_one_failing_send_does_not_resend_the_others(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     [_, carol] = await queue(world, "bob", "carol")
@@ -319,7 +435,81 @@ async def test_one_failing_lane_does_not_resend_the_rest_of_its_batch(
     assert world.dms("carol") == ["carol 1"]
 
 
-# What an event queues, handed over already claimed (PayForward.on_queued)
+async def test_a_recording_that_fails_is_tried_again_and_the_message_not_resent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    time = paced(world, PerCommunity(rate=10))
+    [bob] = await queue(world, "bob")
+    record = world.bot.delivered
+    failures = [ConnectionError("the database went away")]
+
+    async def flaky(outcomes: list[Outcome]) -> None:
+        if failures:
+            raise failures.pop()
+        await record(outcomes)
+
+    monkeypatch.setattr(world.bot, "delivered", flaky)
+    assert await time.run(world.dispatcher.drain()) == 1
+    assert world.dms("bob") == ["bob 0"] and row(world, bob).status == "sent"
+
+
+# Leases: short, renewed by a heartbeat, never sent on once they may have lapsed.
+
+
+async def test_a_long_drain_renews_its_leases_and_sends_each_message_once(
+    world: World,
+) -> None:
+    time = paced(world, PerCommunity(rate=0.5))
+    ids = await queue(world, *[f"m{n}" for n in range(10)])
+    assert await time.run(world.dispatcher.drain()) == 10
+    assert world.clock.now() == START + timedelta(seconds=18)  # past several leases
+    assert all(row(world, i).item.attempts == 1 for i in ids)
+    assert world.dispatcher.owner in world.db.state.senders  # it beat, as a live sender
+
+
+async def test_a_message_another_sender_took_over_is_not_sent(world: World) -> None:
+    time = paced(world, PerCommunity(rate=0.2))
+    first, second = await queue(world, "bob", "carol")
+    draining = asyncio.ensure_future(world.dispatcher.drain())
+    await time.run_for(1.0)
+    assert order(world) == ["bob"]  # carol's waits for the next token, 5 s on
+    taken = row(world, second)
+    taken.owner = "another sender"  # its lease lapsed, say, and another claimed it
+    await time.run(draining)
+    assert order(world) == ["bob"] and row(world, second).status == "pending"
+    assert row(world, first).status == "sent"
+
+
+async def test_no_send_starts_on_a_lease_that_may_have_lapsed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    time = paced(world, PerCommunity(rate=10))
+    calls: list[object] = []
+    outages = [ConnectionError("away")] * 3
+
+    async def renew(self: object, owner: str, now: object, until: object) -> Renewal:
+        calls.append(now)
+        if outages:
+            raise outages.pop()
+        return await original(self, owner, now, until)
+
+    from tests.fakes import FakeOutbox
+
+    original = FakeOutbox.renew
+    monkeypatch.setattr(FakeOutbox, "renew", renew)
+    handed: list[OutboxItem] = []
+    world.bot.on_queued = lambda items, lease: handed.extend(items)
+    await world.bot.handle(ask_event(world))
+    world.bot.on_queued = None
+    world.dispatcher.offer(handed, world.clock.now() + SEND_LEASE)
+    world.clock.advance(timedelta(seconds=8))  # 2 s of the lease left: not enough
+    assert await time.run(world.dispatcher.drain()) == 1
+    assert len(calls) == 4  # three failed renewals, then one that held: only then sent
+    [(posted_at, _)] = world.delivered
+    assert posted_at >= calls[-1]
+
+
+# What an event queues, handed over already leased (PayForward.on_queued)
 
 
 def ask_event(world: World, who: str = "alice") -> CommandInvoked:
@@ -338,20 +528,21 @@ async def claimable(world: World) -> list[OutboxItem]:
         return await uow.outbox.claim_due(world.clock.now(), 10, world.clock.now())
 
 
-async def test_an_events_messages_are_handed_over_claimed_and_sent_without_a_claim(
+async def test_an_events_messages_are_handed_over_leased_and_sent_without_a_claim(
     world: World,
 ) -> None:
     handed: list[OutboxItem] = []
-    world.bot.on_queued = handed.extend
+    world.bot.on_queued = lambda items, lease: handed.extend(items)
     await world.bot.handle(ask_event(world))
     assert [(i.purpose.split(":")[0], i.attempts) for i in handed] == [("ask_card", 1)]
     assert await claimable(world) == []  # leased to whoever was handed it
-    world.dispatcher.offer(handed)
-    assert await world.dispatcher.send_offered() == 1
+    [leased] = world.db.state.outbox.values()
+    assert leased.owner == world.dispatcher.owner
+    world.dispatcher.offer(handed, world.clock.now() + SEND_LEASE)
+    assert await world.dispatcher.drain() == 1
     assert [s.kind for s in world.chat.sent] == ["post"]
-    assert await world.dispatcher.send_offered() == 0  # nothing left over
-    [row] = world.db.state.outbox.values()
-    assert row.status == "sent"
+    [sent] = world.db.state.outbox.values()
+    assert sent.status == "sent" and sent.item.attempts == 1
 
 
 async def test_without_a_listener_an_events_messages_wait_in_the_outbox(world: World) -> None:
@@ -359,31 +550,17 @@ async def test_without_a_listener_an_events_messages_wait_in_the_outbox(world: W
     assert [i.purpose.split(":")[0] for i in await claimable(world)] == ["ask_card"]
 
 
-class GatedPosts(FakeChat):
-    """Holds every post until `gate` opens: a batch under way."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-
-    async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
-        await self.gate.wait()
-        return await super().post(community_id, channel_id, message)
-
-
-async def test_handed_over_messages_wait_behind_a_batch_under_way(world: World) -> None:
-    chat = GatedPosts()
-    dispatcher = Dispatcher(world.db.uow, world.clock, {"test": chat}, world.bot)
-    await world.bot.handle(ask_event(world, "alice"))  # queued the ordinary way
-    draining = asyncio.create_task(dispatcher.drain())
-    await asyncio.sleep(0)  # the drain has claimed alice's card and is posting it
-    world.bot.on_queued = dispatcher.offer
-    await world.bot.handle(ask_event(world, "bob"))
-    assert await dispatcher.send_offered() == 0  # not beside the batch under way
-    chat.gate.set()
-    assert await draining == 2  # the drain sent bob's card after alice's
-    cards = [m.plain() for m in chat.to("post", "general")]
-    assert ["(alice)" in cards[0], "(bob)" in cards[1]] == [True, True]
+async def test_a_handed_over_message_goes_while_others_are_on_their_way(world: World) -> None:
+    chat = gated(world, "bob")
+    await queue(world, "bob")
+    draining = asyncio.ensure_future(world.dispatcher.drain())
+    await settle()  # bob's DM is on its way and stays there
+    world.bot.on_queued = world.dispatcher.offer
+    await world.bot.handle(ask_event(world))
+    await settle()
+    assert [s.kind for s in world.chat.sent] == ["post"]  # no batch to wait for
+    chat.gates["bob"].set()
+    assert await draining == 2
 
 
 async def test_messages_handed_over_but_not_sent_are_given_back_on_release(world: World) -> None:
@@ -392,11 +569,10 @@ async def test_messages_handed_over_but_not_sent_are_given_back_on_release(world
     await world.dispatcher.release()
     [item] = await claimable(world)  # free for any sender, its attempt refunded
     assert item.attempts == 1 and world.chat.sent == []
+    assert world.dispatcher.held == 0
 
 
-async def test_what_recording_a_handed_over_send_queues_is_sent_in_the_same_go(
-    world: World,
-) -> None:
+async def test_what_recording_a_handed_over_send_queues_is_sent_too(world: World) -> None:
     world.bot.on_queued = world.dispatcher.offer
     await world.bot.handle(ask_event(world))  # the card, handed over, not yet sent
     ask = await world.latest_ask()
@@ -408,7 +584,7 @@ async def test_what_recording_a_handed_over_send_queues_is_sent_in_the_same_go(
         value=str(ask.id),
     )
     await world.bot.handle(offer)  # bob's offer DM to alice, handed over too
-    assert await world.dispatcher.send_offered() == 3  # the card, the DM, then the edit
+    assert await world.dispatcher.drain() == 3  # the card, the DM, then the edit
     assert sorted(s.kind for s in world.chat.sent[:2]) == ["dm", "post"]
     assert world.chat.sent[2].kind == "update"
     assert "Offered to help: @bob" in world.chat.sent[2].message.plain()
@@ -428,73 +604,66 @@ def recorded(world: World, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sizes
 
 
-async def test_under_load_batches_go_out_first_and_are_recorded_together(
+async def test_every_delivery_has_a_transaction_of_its_own(
     world: World, recorded: list[int]
 ) -> None:
     world.bot.on_queued = world.dispatcher.offer
     world.chat.hold = asyncio.Event()
-    await world.bot.handle(ask_event(world, "alice"))
-    sending = asyncio.create_task(world.dispatcher.send_offered())
-    await asyncio.sleep(0)  # alice's card is on its way
-    await world.bot.handle(ask_event(world, "bob"))  # offered meanwhile
-    await world.bot.handle(ask_event(world, "carol"))
+    for who in ("alice", "bob", "carol"):
+        await world.bot.handle(ask_event(world, who))
+    sending = asyncio.create_task(world.dispatcher.drain())
+    await settle()
     world.chat.hold.set()
     assert await sending == 3
-    assert recorded == [3]  # one transaction for both batches
+    assert recorded == [1, 1, 1]
     assert {r.status for r in world.db.state.outbox.values()} == {"sent"}
     assert all(a.message is not None for a in world.db.state.asks.values())  # card refs
 
 
-class AsksWhilePosting(FakeChat):
-    """Each post takes long enough for the next member's /ask to come in."""
-
-    def __init__(self, world: World, askers: list[str]) -> None:
-        super().__init__()
-        self.world = world
-        self.askers = askers
+class HeldAfterFirstPost(FakeChat):
+    """The first post goes through; every later one waits for good."""
 
     async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
-        if self.askers:
-            await self.world.bot.handle(ask_event(self.world, self.askers.pop(0)))
+        if self.sent:
+            await asyncio.Event().wait()
         return await super().post(community_id, channel_id, message)
 
 
-async def test_recording_waits_for_at_most_a_batch_of_outcomes(
+async def test_a_cancelled_send_leaves_what_was_sent_before_it_recorded(
     world: World, recorded: list[int]
 ) -> None:
-    chat = AsksWhilePosting(world, ["bob", "carol", "dave", "erin"])
-    dispatcher = Dispatcher(world.db.uow, world.clock, {"test": chat}, world.bot, batch=2)
-    world.bot.on_queued = dispatcher.offer
+    chat = HeldAfterFirstPost()
+    world.dispatcher = Dispatcher(world.db.uow, world.clock, {"test": chat}, world.bot)
+    world.bot.on_queued = world.dispatcher.offer
     await world.bot.handle(ask_event(world, "alice"))
-    assert await dispatcher.send_offered() == 5
-    assert recorded == [2, 2, 1]  # never more than a batch unrecorded
-    assert len(chat.to("post", "general")) == 5
-
-
-class HeldAfterFirstPost(AsksWhilePosting):
-    """The first post lets bob ask; every later one waits for good."""
-
-    async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
-        if self.askers:
-            return await super().post(community_id, channel_id, message)
-        await asyncio.Event().wait()
-        raise AssertionError("never")
-
-
-async def test_a_cancelled_send_still_records_the_batches_sent_before_it(
-    world: World, recorded: list[int]
-) -> None:
-    chat = HeldAfterFirstPost(world, ["bob"])
-    dispatcher = Dispatcher(world.db.uow, world.clock, {"test": chat}, world.bot)
-    world.bot.on_queued = dispatcher.offer
-    await world.bot.handle(ask_event(world, "alice"))
-    sending = asyncio.create_task(dispatcher.send_offered())
-    for _ in range(5):
-        await asyncio.sleep(0)  # alice's card is posted, bob's is held at the platform
+    await world.bot.handle(ask_event(world, "bob"))
+    sending = asyncio.create_task(world.dispatcher.drain())
+    await settle()  # alice's card is posted and recorded, bob's is held at the platform
     sending.cancel()
     with pytest.raises(asyncio.CancelledError):
         await sending
-    assert recorded == [1]  # alice's post, on the way out
+    assert recorded == [1]
     assert [s.message.plain().split()[2] for s in chat.sent] == ["@alice"]
     statuses = sorted(r.status for r in world.db.state.outbox.values())
     assert statuses == ["pending", "sent"]  # bob's stays leased: sent again later
+
+
+async def test_stopping_lets_sends_under_way_finish_and_gives_back_the_rest(
+    world: World,
+) -> None:
+    time = paced(world, PerCommunity(rate=0.5), chat=GatedChat("bob"))
+    bob, carol = await queue(world, "bob", "carol")
+    running = asyncio.ensure_future(world.dispatcher.run())
+    await time.run_for(0.5)
+    assert world.dispatcher.held == 2  # bob's on its way, carol's waits for a token
+    stopping = asyncio.ensure_future(world.dispatcher.stop(grace_seconds=10))
+    await settle()
+    world.chat.gates["bob"].set()  # type: ignore[attr-defined]
+    await stopping
+    await running
+    assert row(world, bob).status == "sent"
+    given_back = row(world, carol)
+    assert given_back.status == "pending" and given_back.item.attempts == 0
+    assert given_back.owner is None and given_back.lease_until is None
+    assert world.dispatcher.owner not in world.db.state.senders
+    assert HOLD_IN_MEMORY > 0

@@ -1,4 +1,5 @@
-"""Virtual time for TokenBucket: sleeps that wait on a fake clock, never the wall's."""
+"""Virtual time for the dispatcher and its limiter: sleeps that wait on a fake clock,
+never the wall's."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ async def settle() -> None:
 
 
 class VirtualTime:
-    """Monotonic seconds and a `sleep` for TokenBucket that wait on virtual time: a
+    """Monotonic seconds and a `sleep` that wait on virtual time: a
     sleeper wakes only when `advance` or `run` moves the clock to its wake-up. A
     ManualClock (the World's, say) moves along, so the dispatcher's `now` agrees; moving
     that clock directly moves this time too."""
@@ -60,7 +61,21 @@ class VirtualTime:
         self._seen, self._now = self.clock.now(), now
         while self._sleepers and self._sleepers[0][0] <= now:
             _, _, wake = heapq.heappop(self._sleepers)
-            wake.set_result(None)
+            if not wake.done():  # a sleep given up on (cancelled) wakes nobody
+                wake.set_result(None)
+
+    async def run_for(self, seconds: float) -> None:
+        """Let `seconds` pass, waking each sleeper at its own moment on the way."""
+        end = self.monotonic() + seconds
+        while True:
+            await settle()
+            while self._sleepers and self._sleepers[0][2].done():
+                heapq.heappop(self._sleepers)  # cancelled sleeps
+            if not self._sleepers or self._sleepers[0][0] > end:
+                break
+            self.advance(max(0.0, self._sleepers[0][0] - self.monotonic()))
+        self.advance(end - self.monotonic())
+        await settle()
 
     async def run(self, awaitable: Awaitable[T]) -> T:
         """Await it, moving time to the next wake-up whenever everything sleeps."""
@@ -69,6 +84,8 @@ class VirtualTime:
             await settle()
             if task.done():
                 return task.result()
+            while self._sleepers and self._sleepers[0][2].done():
+                heapq.heappop(self._sleepers)  # cancelled sleeps
             if not self._sleepers:
                 task.cancel()
                 raise AssertionError("stuck: nothing runs and nobody sleeps")

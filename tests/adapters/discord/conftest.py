@@ -125,7 +125,7 @@ async def running(
     settings = Settings(_env_file=None, database_url=f"sqlite:///{database}")  # type: ignore[call-arg]
     adapters: dict[str, ChatAdapter] = {}
     async with open_core(settings, SystemClock(), adapters) as core:
-        runtime = Runtime(core, tick_seconds=1.0)
+        runtime = Runtime(core)
         adapter = DiscordAdapter(
             token=TOKEN,
             handle=runtime.handle,

@@ -78,6 +78,9 @@ class FakeDiscord:
         self.envelopes: dict[str, Json] = {}  # interaction id → the dispatch that carried it
         self.route_to: str | None = None  # a session id: dispatch only there (benchmarks)
         self.app_flags = 0  # the application's flags (privileged intents), for doctor
+        # Discord's rate limits (benchmarks): for a REST call, a 429's JSON body (None
+        # to let it through) and the X-RateLimit-* headers to answer with.
+        self.limits: Callable[[str, str], tuple[Json | None, dict[str, str]]] | None = None
         self._ids = itertools.count(1_100_000_000_000_000_000)
         self._rate_limits: list[tuple[Callable[[str, str], bool], float]] = []
         self._failures: list[tuple[Callable[[str, str], bool], int, int]] = []
@@ -511,6 +514,11 @@ class FakeDiscord:
             if matches(method, path):
                 await self._record(call)
                 return _json({"message": "error", "code": code}, status=status)
+        limited, headers = self.limits(method, path) if self.limits else (None, {})
+        if limited is not None:
+            call.path = path + " [429]"
+            await self._record(call)
+            return _json(limited, status=429, headers=headers)
         try:
             status, answer = self._route(method, path, body, request)
         except _Error as error:
@@ -518,8 +526,8 @@ class FakeDiscord:
             return _json({"message": error.message, "code": error.code}, status=error.status)
         await self._record(call)
         if answer is None:
-            return web.Response(status=204)
-        return _json(answer, status=status)
+            return web.Response(status=204, headers=headers)
+        return _json(answer, status=status, headers=headers)
 
     async def _body(self, request: web.Request) -> tuple[Any, dict[str, bytes]]:
         if not request.can_read_body:

@@ -209,7 +209,7 @@ async def open_slack(
     await bootstrap.migrate(settings)
     adapters: dict[str, Any] = {}
     async with bootstrap.open_core(settings, SystemClock(), adapters) as core:
-        runtime = Runtime(core, tick_seconds=0.5)
+        runtime = Runtime(core)
         handled: list[tuple[Event, list[Answer]]] = []
 
         async def handle(event: Event) -> list[Answer]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -72,6 +73,8 @@ class FakeSlack:
         "files:write",
     )
     app_token: str | None = None  # set: apps.connections.open refuses any other token
+    # Slack's rate limits (benchmarks): seconds to wait for a call over them, else None.
+    admit: Callable[[Call], float | None] | None = None
 
     # Running.
 
@@ -185,6 +188,12 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         peer = request.transport.get_extra_info("peername") if request.transport else None
         call = Call(method, args, auth.removeprefix("Bearer ") or None, peer=peer)
+        wait = self.admit(call) if self.admit is not None else None
+        if wait is not None:
+            call.result = {"ok": False, "error": "ratelimited"}
+            self._record(call)
+            retry_after = str(max(1, math.ceil(wait)))
+            return web.json_response(call.result, status=429, headers={"Retry-After": retry_after})
         failures = self._failures.get(method)
         if method == "apps.connections.open" and self.app_token not in (None, call.token):
             failures = [Failure(200, "invalid_auth")]
