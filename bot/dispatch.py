@@ -63,7 +63,7 @@ BACKOFF_BASE = 2.0
 BACKOFF_CAP = 15 * 60.0
 IN_FLIGHT = 16  # sends at once
 FOR_NOW = 4  # of them, kept for `now` messages
-HEARTBEAT = 3.0  # seconds between lease renewals (the lease is SEND_LEASE)
+HEARTBEAT = 2.0  # seconds between lease renewals (the lease is SEND_LEASE)
 FENCE = timedelta(seconds=3)  # never start a send with less lease left than this
 CLAIM_EVERY = 1.0  # seconds between claims while there is work
 IDLE_TICK = 2.0  # … and while there is none (another process may queue some)

@@ -68,7 +68,7 @@ QueuedListener = Callable[[list[OutboxItem], datetime], None]
 # How long a claimed message is its sender's alone. Short, since the sender's
 # heartbeat renews it every few seconds: a crashed sender's messages pass to another
 # within this time.
-SEND_LEASE = timedelta(seconds=10)
+SEND_LEASE = timedelta(seconds=6)
 
 
 class PayForward:
