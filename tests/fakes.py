@@ -32,6 +32,7 @@ from bot.erasure import Redact
 from bot.messages import Delivered, Delivery, Message, Priority, Target
 from bot.ports import FollowUpMarks, JobClaim, OutboxItem, SignInLink, WebSession
 from tests.fake_connector import ConnectorState, FakeConnector
+from tests.fake_cups import CupsState, FakeCups
 
 
 @dataclass
@@ -68,6 +69,7 @@ class FakeState:
     link_times: dict[str, datetime] = field(default_factory=dict)  # token hash → created
     web_sessions: dict[str, WebSession] = field(default_factory=dict)  # by session hash
     connector: ConnectorState = field(default_factory=ConnectorState)
+    cups: CupsState = field(default_factory=CupsState)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -768,6 +770,7 @@ class FakeUnitOfWork:
         self.sign_ins = FakeSignIns(self.state)
         self.dashboard = FakeDashboard(self.state)
         self.connector = FakeConnector(self.state)
+        self.cups = FakeCups(self.state)
         return self
 
     async def __aexit__(
