@@ -50,6 +50,7 @@ from bot.messages import (
 from bot.pairing import Group, Reason
 from bot.ports import Cup, CupSeat, OutboxItem, UnitOfWork
 from bot.rounds import describe, describe_next
+from bot.weeks import zone
 
 MET, CANT = "met", "cant"  # a member's answer
 MET_BUTTON, CANT_BUTTON = "cup_met", "cup_cant"
@@ -398,9 +399,11 @@ def _seat(cup: Cup, member_id: str) -> CupSeat | None:
 _ANSWERS = {MET: "you met", CANT: "you couldn't make it", None: "no answer yet"}
 
 
-async def summary(uow: UnitOfWork, community_id: str, member_id: str) -> list[Block]:
-    opted = await uow.cups.opted_in(community_id, member_id)
-    mine = await uow.cups.of_member(community_id, member_id)
+async def summary(uow: UnitOfWork, community: Community, member_id: str) -> list[Block]:
+    """`/payforward me`: in or out, how many conversations, and the latest cups."""
+    cid = community.community_id
+    opted = await uow.cups.opted_in(cid, member_id)
+    mine = await uow.cups.of_member(cid, member_id)
     met = sum(1 for cup in mine if cup.met_at is not None)
     state = "on" if opted else "off — `/payforward optin cups`"
     count = f"{met} conversation{'' if met == 1 else 's'}"
@@ -409,8 +412,14 @@ async def summary(uow: UnitOfWork, community_id: str, member_id: str) -> list[Bl
         seat = _seat(cup, member_id)
         others = [m for m in cup.members if m != member_id]
         said = _ANSWERS.get(seat.answer if seat else None, "no answer yet")
+        day = cup.created_at.astimezone(zone(community.timezone))
         blocks.append(
-            text(f"☕ {cup.round}: with ", *people(others), f" — {said}", style=Style.ITEM)
+            text(
+                f"☕ {day:%a} {day.day} {day:%b}: with ",
+                *people(others),
+                f" — {said}",
+                style=Style.ITEM,
+            )
         )
     return blocks
 

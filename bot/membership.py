@@ -64,7 +64,7 @@ async def me(ctx: Context) -> list[Answer]:
         blocks.append(text("Your open asks", style=Style.HEADING))
         blocks.extend(ask_line(ask) for ask in open_asks[-SHOWN_ASKS:][::-1])
     blocks.append(await interests.summary(ctx.uow, ctx.cid, ctx.member_id))
-    blocks.extend(await cups.summary(ctx.uow, ctx.cid, ctx.member_id))
+    blocks.extend(await cups.summary(ctx.uow, ctx.community, ctx.member_id))
     blocks.append(text(f"Opted out of: {opt_outs}", style=Style.CONTEXT))
     return [Reply(copy.lines(*blocks))]
 

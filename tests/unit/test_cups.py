@@ -269,8 +269,8 @@ async def test_me_shows_my_conversations_export_has_them_forget_removes_them(
 
     me = await say(world, "alice", "me")
     assert "Cups: on · 1 conversation" in me
-    assert f"☕ {ROUND}: with @bob — you met" in me
-    assert f"☕ {ROUND}: with @alice — no answer yet" in await say(world, "bob", "me")
+    assert "☕ Mon 30 Nov: with @bob — you met" in me
+    assert "☕ Mon 30 Nov: with @alice — no answer yet" in await say(world, "bob", "me")
 
     await world.cmd("alice", "payforward", "export")
     [exported] = [m for m in world.chat.to("dm", "alice") if m.attachment is not None]
