@@ -47,7 +47,7 @@ from bot.messages import (
     holds_group_dms,
     text,
 )
-from bot.pairing import Group, Reason
+from bot.pairing import Reason
 from bot.ports import Cup, CupSeat, OutboxItem, UnitOfWork
 from bot.rounds import describe, describe_next
 from bot.weeks import zone
@@ -152,26 +152,31 @@ async def pair_round(uow: UnitOfWork, community: Community, round_: str, now: da
     )
     earlier = await uow.cups.recent_groups(cid, round_, pairing.REPEAT_ROUNDS)
     rng = random.Random(f"{cid}/{round_}")
-    groups = pairing.pair(
-        profiles.first_seen,
-        pairing.topic_edges(profiles, now),
-        pairing.recent_pairs(earlier),
-        rng,
-    )
-    cups = [_cup(cid, round_, n, now, group) for n, group in enumerate(groups, start=1)]
+    topics = pairing.Topics(profiles, now)
+    groups = pairing.pair(profiles.first_seen, topics.edges, pairing.recent_pairs(earlier), rng)
+    cups = [
+        _cup(cid, round_, n, now, group.members, topics.reason(group.edge) if group.edge else None)
+        for n, group in enumerate(groups, start=1)
+    ]
     if cups:
         await uow.cups.add_round(cups)
     return len(cups)
 
 
-def _cup(cid: str, round_: str, number: int, now: datetime, group: Group) -> Cup:
-    reason = group.reason
+def _cup(
+    cid: str,
+    round_: str,
+    number: int,
+    now: datetime,
+    members: tuple[str, ...],
+    reason: Reason | None,
+) -> Cup:
     return Cup(
         community_id=cid,
         round=round_,
         number=number,
         created_at=now,
-        seats=tuple(CupSeat(m) for m in sorted(group.members)),  # as stored
+        seats=tuple(CupSeat(m) for m in sorted(members)),  # as stored
         reason=None if reason is None else why(reason),
         upside_down=reason is not None and reason.upside_down,
     )

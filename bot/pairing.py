@@ -6,10 +6,15 @@ Its rules, strongest first:
    is never traded for anything: a member with nobody new left sits the round out.
 2. **Topics.** Prefer pairs where one asked about something the other helped with (a
    confirmed give or an offer on an ask like it) or lists as an interest. Scored the
-   way bot/connector.py scores a helper for a text, with its weights: each of the
-   asker's latest asks is compared with the asks the other helped on, and each one
-   votes its similarity × GAVE (or OFFERED) × the help's age decay; each declared
-   interest whose words appear in the ask adds INTEREST × the share that does.
+   way bot/connector.py scores a helper for a text, with its weights: the asker's
+   latest asks are compared with the asks the other helped on, and each help votes
+   its similarity × GAVE (or OFFERED) × the help's age decay; each declared interest
+   whose words appear in an ask adds INTEREST × the share that does. A member can be in
+   one cup a round, so a helper's help votes are divided by √(1 + all their help's
+   weight), as routing spreads its load: each asker's best partners then include the
+   specialists who fit, not only the community's busiest helpers, and more askers get
+   a topic partner (`bench/cups.py`: a quarter of the cups instead of a sixth, at
+   10,000 members).
 3. **Upside-down mentoring.** When the helper was first seen NEWER_BY or more after the
    asker (a newer member who helped on what a longer-standing one asked about), the
    pair counts UPSIDE_DOWN times more, and the intro says so.
@@ -18,27 +23,30 @@ Its rules, strongest first:
 
 Why not `connector.affinity` for every pair: it runs a full-text search per ask, so a
 round of 10,000 members would need tens of thousands of searches (about 12 ms each on
-SQLite, `bench/connector.py`). The round reads once instead (`CupsProfiles`: each
-member's latest asks, latest help and interests) and compares Snowball stems
-(bot/terms.py, the stems the connector searches with), leaving out the stems found in
-more than the connector's COMMON share of the asks read; an ask's similarity to a
-helped ask is the share of their rare stems they have in common (1 for the same ask).
-Only each asker's PARTNERS best partners are kept, so the pairing sorts a few edges
-per member, not every pair. Pairs are then taken greedily, best score first, which
-is what `bench/cups.py` measures against a random pairing.
+SQLite, `bench/connector.py`), and then a score for every pair. The round reads once
+instead (`CupsProfiles`: each member's latest asks, latest help and interests) and
+compares Snowball stems (bot/terms.py, the stems the connector searches with): the
+stems in more than the connector's COMMON share of the asks read are left out, the
+others weighted by rarity, and an ask's similarity to a helped ask is the cosine of
+their weighted stems (1 for the same ask), in place of the database's rank. Only each
+asker's PARTNERS best partners are kept, so the pairing sorts a few edges per
+member, not every pair; pairs are then taken greedily, best score first.
+`bench/cups.py` measures it against a random pairing.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from bot import terms
-from bot.connector import COMMON, COMMON_MIN, GAVE, INTEREST, OFFERED, decay
+from bot.connector import COMMON, COMMON_MIN, GAVE, INTEREST, OFFERED, SIMILAR, decay
 from bot.ports import CupsProfiles, HelpedOn, TopicAsk
 
 REPEAT_ROUNDS = 6  # no pair meets again within this many rounds
@@ -73,18 +81,22 @@ class Reason:
 
 @dataclass(frozen=True)
 class Edge:
-    """A possible pair with a topic in common, how strongly, and its best reason."""
+    """A possible pair with a topic in common: how strongly (both ways summed), and the
+    stronger way round (`helper_id` can help `asker_id`), upside-down or not."""
 
     score: float
-    reason: Reason
+    asker_id: str
+    helper_id: str
+    upside_down: bool = False
 
 
 @dataclass(frozen=True)
 class Group:
-    """The members of one cup (two, or three for the odd member out)."""
+    """The members of one cup (two, or three for the odd member out), and the topic
+    edge between two of them, if any (`Topics.reason` says it in words)."""
 
     members: tuple[str, ...]
-    reason: Reason | None = None  # None: nothing in common that the bot knows of
+    edge: Edge | None = None
 
 
 def recent_pairs(groups: Iterable[Sequence[str]]) -> set[Pair]:
@@ -97,107 +109,180 @@ def recent_pairs(groups: Iterable[Sequence[str]]) -> set[Pair]:
     }
 
 
-class _Votes:
-    """One asker's candidates: summed scores and the strongest single reason each."""
+class _Stems:
+    """The asks' stems that say what they are about, weighted: not in more than the
+    connector's COMMON share of the asks read (once in more than COMMON_MIN of them),
+    each weighted by how rare it is (log N / n), as a full-text ranking would."""
 
-    def __init__(self) -> None:
-        self.score: dict[str, float] = defaultdict(float)
-        self.best: dict[str, tuple[float, Reason]] = {}
+    def __init__(self, profiles: CupsProfiles) -> None:
+        texts = {a.ask_id: a.text for a in profiles.asked}
+        texts.update((h.ask.ask_id, h.ask.text) for h in profiles.helped)
+        found = {ask_id: frozenset(terms.stems(text)) for ask_id, text in texts.items()}
+        frequency = Counter(stem for stems in found.values() for stem in stems)
+        ceiling = max(COMMON * len(texts), COMMON_MIN)
+        self.rare = {
+            ask_id: frozenset(s for s in stems if frequency[s] <= ceiling)
+            for ask_id, stems in found.items()
+        }
+        self.weight = {s: math.log((1 + len(texts)) / n) for s, n in frequency.items()}
+        self.norm = {
+            ask_id: math.sqrt(sum(self.weight[s] ** 2 for s in stems)) or 1.0
+            for ask_id, stems in self.rare.items()
+        }
 
-    def add(self, member_id: str, weight: float, reason: Reason) -> None:
-        self.score[member_id] += weight
-        known = self.best.get(member_id)
-        if known is None or weight > known[0]:
-            self.best[member_id] = (weight, reason)
+    def similarity(self, one: int, other: int) -> float:
+        """The two asks' rare stems in common, as a cosine of their weights (1: the same)."""
+        shared = self.rare[one] & self.rare[other]
+        return sum(self.weight[s] ** 2 for s in shared) / (self.norm[one] * self.norm[other])
+
+
+def rare_stems(profiles: CupsProfiles) -> dict[int, frozenset[str]]:
+    """Each ask's stems that say what it is about (see _Stems)."""
+    return _Stems(profiles).rare
+
+
+Listed = tuple[str, str, frozenset[str]]  # (member id, topic, its stems)
+
+
+class Topics:
+    """The topic edges of a round, and the reason behind each, from one bulk read.
+
+    A helper's vote for an asker is, over the asker's asks X and the helper's help on
+    asks Y, Σ weight(Y) × similarity(X, Y), plus INTEREST × the share of each listed
+    topic's words in X. The similarity is a cosine over rare stems, so the sum splits
+    per stem: each helper gets one weight per stem up front, and an asker's votes are
+    a walk over their asks' stems. Each stem keeps its SIMILAR strongest helpers, as
+    the connector lets the SIMILAR most similar asks vote. Reasons are worked out only
+    for the edges that become cups (`reason`)."""
+
+    def __init__(self, profiles: CupsProfiles, now: datetime) -> None:
+        self._first_seen = profiles.first_seen
+        eligible = profiles.first_seen
+        self._stems = stems = _Stems(profiles)
+        self._terms = {  # each ask's rare stems, with their share of its weight
+            ask_id: [(stem, stems.weight[stem] / stems.norm[ask_id]) for stem in found]
+            for ask_id, found in stems.rare.items()
+        }
+        self._helps = [
+            (h, (GAVE if h.gave else OFFERED) * decay(now - h.at))
+            for h in profiles.helped
+            if h.member_id in eligible
+            and h.member_id != h.ask.asker_id
+            and stems.rare[h.ask.ask_id]
+        ]
+        knows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._helped_on: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for index, (help, weight) in enumerate(self._helps):
+            ask_id = help.ask.ask_id
+            for stem, share in self._terms[ask_id]:
+                knows[stem][help.member_id] += weight * share
+                self._helped_on[help.member_id][stem].append(index)
+        mass: dict[str, float] = defaultdict(float)
+        for helpers in knows.values():
+            for member_id, value in helpers.items():
+                mass[member_id] += value
+        spread = {m: 1 / math.sqrt(1 + value) for m, value in mass.items()}
+        self._knows = {
+            stem: [(m, value * spread[m]) for m, value in helpers.items()]
+            if len(helpers) <= SIMILAR
+            else [
+                (m, value * spread[m])
+                for m, value in heapq.nlargest(
+                    SIMILAR, helpers.items(), key=lambda kv: (kv[1], kv[0])
+                )
+            ]
+            for stem, helpers in knows.items()
+        }
+        self._listing: dict[str, list[Listed]] = defaultdict(list)
+        for member_id, topic, topic_stems in profiles.interests:
+            if member_id in eligible and topic_stems:
+                for stem in set(topic_stems):
+                    self._listing[stem].append((member_id, topic, frozenset(topic_stems)))
+        self._asks: dict[str, list[TopicAsk]] = defaultdict(list)
+        for ask in profiles.asked:
+            if ask.asker_id in eligible and stems.rare[ask.ask_id]:
+                self._asks[ask.asker_id].append(ask)
+        self.edges = self._edges()
+
+    def _edges(self) -> dict[Pair, Edge]:
+        edges: dict[Pair, Edge] = {}
+        for asker in sorted(self._asks):
+            votes, helped = self._votes(asker)
+            best = sorted(votes.items(), key=itemgetter(1), reverse=True)[:PARTNERS]
+            for helper, score in best:
+                upside_down = helper in helped and self._newer(helper, asker)
+                if upside_down:
+                    score *= UPSIDE_DOWN
+                key = pair_key(asker, helper)
+                known = edges.get(key)
+                if known is None:
+                    edges[key] = Edge(score, asker, helper, upside_down)
+                elif score > known.score:  # the stronger way round explains the pair
+                    edges[key] = Edge(known.score + score, asker, helper, upside_down)
+                else:
+                    edges[key] = replace(known, score=known.score + score)
+        return edges
+
+    def _votes(self, asker: str) -> tuple[dict[str, float], set[str]]:
+        """Each member's vote for the asker, and who has help (not only a listed topic)
+        behind their vote."""
+        weights: dict[str, float] = defaultdict(float)  # stem → its weight in the asks
+        for ask in self._asks[asker]:
+            for stem, weight in self._terms[ask.ask_id]:
+                weights[stem] += weight
+        votes: dict[str, float] = {}
+        vote, knows = votes.get, self._knows
+        for stem, weight in weights.items():
+            for helper, knowing in knows.get(stem, ()):
+                votes[helper] = vote(helper, 0.0) + weight * knowing
+        helped = set(votes)
+        if self._listing:
+            for _ask, member_id, _topic, share in self._topics(asker):
+                votes[member_id] = vote(member_id, 0.0) + INTEREST * share
+        votes.pop(asker, None)
+        return votes, helped
+
+    def _topics(self, asker: str) -> Iterator[tuple[TopicAsk, str, str, float]]:
+        """(ask, member, topic, share of the topic's words in the ask) for each listed
+        topic with a word in one of the asker's asks, once per topic and ask."""
+        for ask in self._asks[asker]:
+            found = self._stems.rare[ask.ask_id]
+            seen: set[tuple[str, str]] = set()
+            for stem in found:
+                for member_id, topic, topic_stems in self._listing.get(stem, ()):
+                    if member_id != asker and (member_id, topic) not in seen:
+                        seen.add((member_id, topic))
+                        yield ask, member_id, topic, len(topic_stems & found) / len(topic_stems)
+
+    def _newer(self, helper: str, asker: str) -> bool:
+        """The helper was first seen NEWER_BY or more after the asker."""
+        later, earlier = self._first_seen.get(helper), self._first_seen.get(asker)
+        return later is not None and earlier is not None and later - earlier >= NEWER_BY
+
+    def reason(self, edge: Edge) -> Reason:
+        """The strongest single piece behind an edge: the helper's help on an ask like
+        one of the asker's, or a topic they list."""
+        asker, helper = edge.asker_id, edge.helper_id
+        best: tuple[float, Reason] | None = None
+        for ask, member_id, topic, share in self._topics(asker):
+            if member_id == helper and (best is None or INTEREST * share > best[0]):
+                best = (INTEREST * share, Reason(asker, ask, helper, topic=topic))
+        theirs = self._helped_on.get(helper, {})
+        for ask in self._asks[asker]:
+            near = {i for stem in self._stems.rare[ask.ask_id] for i in theirs.get(stem, ())}
+            for index in sorted(near):
+                help, weight = self._helps[index]
+                value = weight * self._stems.similarity(ask.ask_id, help.ask.ask_id)
+                if best is None or value > best[0]:
+                    best = (value, Reason(asker, ask, helper, help))
+        if best is None:
+            raise ValueError(f"no topic between {asker} and {helper}")
+        return replace(best[1], upside_down=edge.upside_down and best[1].helped is not None)
 
 
 def topic_edges(profiles: CupsProfiles, now: datetime) -> dict[Pair, Edge]:
-    """The pairs of eligible members with a topic in common, scored both ways."""
-    eligible = profiles.first_seen
-    texts = {a.ask_id: a.text for a in profiles.asked}
-    texts.update((h.ask.ask_id, h.ask.text) for h in profiles.helped)
-    stems = {ask_id: frozenset(terms.stems(text)) for ask_id, text in texts.items()}
-    frequency = Counter(stem for found in stems.values() for stem in found)
-    ceiling = max(COMMON * len(texts), COMMON_MIN)
-    rare = {
-        ask_id: frozenset(s for s in found if frequency[s] <= ceiling)
-        for ask_id, found in stems.items()
-    }
-
-    helps: list[tuple[HelpedOn, int, float]] = []  # (help, its ask's rare stems, weight)
-    helping: dict[str, list[int]] = defaultdict(list)  # stem → indexes into `helps`
-    for help in profiles.helped:
-        found = rare[help.ask.ask_id]
-        if help.member_id not in eligible or help.member_id == help.ask.asker_id or not found:
-            continue
-        weight = (GAVE if help.gave else OFFERED) * decay(now - help.at)
-        for stem in found:
-            helping[stem].append(len(helps))
-        helps.append((help, len(found), weight))
-    listing: dict[str, list[tuple[str, str, frozenset[str]]]] = defaultdict(list)
-    for member_id, topic, topic_stems in profiles.interests:
-        if member_id in eligible and topic_stems:
-            for stem in set(topic_stems):
-                listing[stem].append((member_id, topic, frozenset(topic_stems)))
-
-    by_asker: dict[str, list[TopicAsk]] = defaultdict(list)
-    for ask in profiles.asked:
-        if ask.asker_id in eligible:
-            by_asker[ask.asker_id].append(ask)
-    scored: dict[Pair, tuple[float, float, Reason]] = {}  # (total, reason's weight, reason)
-    for asker in sorted(by_asker):
-        votes = _Votes()
-        for ask in by_asker[asker]:
-            _vote(votes, asker, ask, rare[ask.ask_id], helps, helping, listing)
-        top = heapq.nlargest(PARTNERS, votes.score.items(), key=lambda kv: (kv[1], kv[0]))
-        for helper, score in top:
-            weight, reason = votes.best[helper]
-            if _upside_down(reason, eligible):
-                score, weight = score * UPSIDE_DOWN, weight * UPSIDE_DOWN
-                reason = replace(reason, upside_down=True)
-            key = pair_key(asker, helper)
-            total, strongest, shown = scored.get(key, (0.0, 0.0, reason))
-            if weight > strongest:
-                strongest, shown = weight, reason
-            scored[key] = (total + score, strongest, shown)
-    return {key: Edge(total, reason) for key, (total, _, reason) in scored.items()}
-
-
-def _vote(
-    votes: _Votes,
-    asker: str,
-    ask: TopicAsk,
-    found: frozenset[str],
-    helps: list[tuple[HelpedOn, int, float]],
-    helping: dict[str, list[int]],
-    listing: dict[str, list[tuple[str, str, frozenset[str]]]],
-) -> None:
-    """What one ask of `asker` says about each other member."""
-    if not found:
-        return
-    shared: Counter[int] = Counter()
-    for stem in found:
-        shared.update(helping.get(stem, ()))
-    for index, common in shared.items():
-        help, size, weight = helps[index]
-        if help.member_id != asker:
-            similarity = common / max(len(found), size)
-            votes.add(help.member_id, similarity * weight, Reason(asker, ask, help.member_id, help))
-    seen: set[tuple[str, str]] = set()
-    for stem in found:
-        for member_id, topic, topic_stems in listing.get(stem, ()):
-            if member_id != asker and (member_id, topic) not in seen:
-                seen.add((member_id, topic))
-                share = len(topic_stems & found) / len(topic_stems)
-                votes.add(member_id, INTEREST * share, Reason(asker, ask, member_id, topic=topic))
-
-
-def _upside_down(reason: Reason, first_seen: dict[str, datetime | None]) -> bool:
-    """The helper helped (not only listed a topic) and was first seen well after the asker."""
-    helper, asker = first_seen.get(reason.helper_id), first_seen.get(reason.asker_id)
-    if reason.helped is None or helper is None or asker is None:
-        return False
-    return helper - asker >= NEWER_BY
+    """The round's topic edges (see Topics)."""
+    return Topics(profiles, now).edges
 
 
 def pair(
@@ -228,8 +313,8 @@ def pair(
     for _, (a, b) in candidates:
         if a in free and b in free:
             free -= {a, b}
-            reason = edges[(a, b)].reason
-            groups.append(Group((reason.asker_id, reason.helper_id), reason))
+            edge = edges[(a, b)]
+            groups.append(Group((edge.asker_id, edge.helper_id), edge))
 
     rest = [m for m in order if m in free]
     fill, left = _at_random(rest, allowed)
@@ -264,15 +349,14 @@ def _at_random(rest: list[str], allowed: Allowed) -> tuple[list[tuple[str, str]]
 
 
 def _group(members: tuple[str, ...], edges: dict[Pair, Edge]) -> Group:
-    """A group, with the best reason between any two of its members."""
+    """A group, with the strongest topic edge between any two of its members."""
     found = [
         edges[key]
         for i, a in enumerate(members)
         for b in members[i + 1 :]
         if (key := pair_key(a, b)) in edges
     ]
-    best = max(found, key=lambda e: e.score, default=None)
-    return Group(members, best.reason if best else None)
+    return Group(members, max(found, key=lambda e: e.score, default=None))
 
 
 def _swap_in(
@@ -294,7 +378,7 @@ def _swap(
     for i, m in enumerate(left):
         for n in left[i + 1 :]:
             for k, group in enumerate(groups):
-                if len(group.members) != 2 or group.reason is not None:
+                if len(group.members) != 2 or group.edge is not None:
                     continue  # topic pairs stay whole
                 x, y = group.members
                 for a, b in ((x, y), (y, x)):
@@ -322,4 +406,4 @@ def _third(member: str, groups: list[Group], edges: dict[Pair, Edge], allowed: A
         return
     i, chosen = max(open_pairs, key=lambda found: (shared(found[1]), -found[0]))
     joined = _group((*chosen.members, member), edges)
-    groups[i] = Group(joined.members, chosen.reason or joined.reason)
+    groups[i] = Group(joined.members, chosen.edge or joined.edge)

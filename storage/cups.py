@@ -4,7 +4,9 @@ each member's seat and answer, and the one bulk read a round pairs on.
 The bulk read (`profiles`) is a handful of statements over the community, each led
 by the members who can be paired (opted in, active lately, not forgotten): their
 first ask, offer or give (when each was first seen), their latest asks and their
-latest help, numbered per member with ROW_NUMBER() on both databases.
+latest help, numbered per member with ROW_NUMBER() on both databases. Offers are
+read ask by ask (their primary key leads with the ask): SQLite would otherwise probe
+each ask once per eligible member.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from storage.models import (
     members,
     offers,
 )
-from storage.sql import Conn, upsert_insert
+from storage.sql import Conn, not_for_index, upsert_insert
 
 MET = "met"
 
@@ -131,7 +133,7 @@ class SqlCupsRepository:
             .group_by(a.asker_id),
             select(o.member_id, func.min(o.created_at))
             .join(asks, a.id == o.ask_id)
-            .where(a.community_id == community_id, o.member_id.in_(eligible))
+            .where(a.community_id == community_id, not_for_index(o.member_id.in_(eligible)))
             .group_by(o.member_id),
             select(g.giver_id, func.min(g.created_at))
             .where(g.community_id == community_id, g.giver_id.in_(eligible))
@@ -190,7 +192,7 @@ class SqlCupsRepository:
             .join(asks, a.id == o.ask_id)
             .where(
                 a.community_id == community_id,
-                o.member_id.in_(eligible),
+                not_for_index(o.member_id.in_(eligible)),
                 o.status != OfferStatus.WITHDRAWN.value,
                 o.created_at >= since,
             ),

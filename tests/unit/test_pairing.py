@@ -6,11 +6,16 @@ import random
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot import terms
 from bot.pairing import (
     NEWER_BY,
     REPEAT_ROUNDS,
     Group,
+    Reason,
+    Topics,
     pair,
     pair_key,
     recent_pairs,
@@ -46,6 +51,15 @@ def profiles(
     return CupsProfiles(dict(first_seen), list(asked), list(help_), listed)
 
 
+def matched(
+    data: CupsProfiles, seed: int, recent: set[tuple[str, str]] | None = None
+) -> list[tuple[Group, Reason | None]]:
+    """The round's groups, each with the reason its intro would give."""
+    topics = Topics(data, NOW)
+    found = pair(data.first_seen, topics.edges, recent or set(), random.Random(seed))
+    return [(g, topics.reason(g.edge) if g.edge else None) for g in found]
+
+
 def groups_of(found: list[Group]) -> set[frozenset[str]]:
     return {frozenset(g.members) for g in found}
 
@@ -59,12 +73,12 @@ def test_one_asked_what_the_other_helped_with_is_a_topic_pair() -> None:
     theirs = ask("zed", "pytest fixtures that open a database", days_ago=40)  # zed: not in
     data = profiles(["ana", "bo", "cy", "dee"], [mine], [helped("bo", theirs)])
 
-    found = pair(data.first_seen, topic_edges(data, NOW), set(), random.Random(1))
+    found = matched(data, 1)
 
-    assert frozenset({"ana", "bo"}) in groups_of(found)
-    (topical,) = [g for g in found if g.reason is not None]
-    assert (topical.reason.asker_id, topical.reason.helper_id) == ("ana", "bo")
-    assert topical.reason.helped is not None and topical.reason.helped.ask == theirs
+    assert frozenset({"ana", "bo"}) in groups_of([g for g, _ in found])
+    (reason,) = [r for _, r in found if r is not None]
+    assert (reason.asker_id, reason.helper_id, reason.ask) == ("ana", "bo", mine)
+    assert reason.helped is not None and reason.helped.ask == theirs
 
 
 def test_a_listed_interest_is_a_topic_reason_too() -> None:
@@ -74,11 +88,11 @@ def test_a_listed_interest_is_a_topic_reason_too() -> None:
         interests={"dee": ["helm charts"], "cy": ["public speaking"]},
     )
 
-    found = pair(data.first_seen, topic_edges(data, NOW), set(), random.Random(3))
+    found = matched(data, 3)
 
-    (topical,) = [g for g in found if g.reason is not None]
+    ((topical, reason),) = [(g, r) for g, r in found if r is not None]
     assert set(topical.members) == {"ana", "dee"}
-    assert topical.reason.topic == "helm charts"
+    assert reason.topic == "helm charts" and reason.helped is None
 
 
 def test_help_on_the_askers_own_ask_is_the_strongest_reason() -> None:
@@ -113,13 +127,12 @@ def test_upside_down_a_newer_helper_is_preferred_and_said_so() -> None:
     )
 
     edges = topic_edges(data, NOW)
-    found = pair(data.first_seen, edges, set(), random.Random(2))
+    found = matched(data, 2)
 
     assert edges[pair_key("ana", "new")].score > edges[pair_key("ana", "ben")].score
-    (chosen,) = [g for g in found if "ana" in g.members]
+    ((chosen, reason),) = [(g, r) for g, r in found if "ana" in g.members]
     assert set(chosen.members) == {"ana", "new"}
-    assert chosen.reason is not None and chosen.reason.upside_down
-    assert chosen.reason.helper_id == "new"
+    assert reason is not None and reason.upside_down and reason.helper_id == "new"
 
 
 def test_a_helper_only_slightly_newer_is_not_upside_down() -> None:
@@ -129,7 +142,7 @@ def test_a_helper_only_slightly_newer_is_not_upside_down() -> None:
 
     (edge,) = topic_edges(data, NOW).values()
 
-    assert not edge.reason.upside_down
+    assert not edge.upside_down and not Topics(data, NOW).reason(edge).upside_down
 
 
 def test_an_odd_member_makes_one_group_of_three() -> None:
@@ -215,7 +228,7 @@ def test_words_most_asks_share_are_no_topic() -> None:
     help_ = [helped(f"m{(i + 1) % 30}", a) for i, a in enumerate(asks_)]
     data = profiles([f"m{i}" for i in range(30)], asks_[:1], help_)
     (only,) = topic_edges(data, NOW).values()  # m1 helped m0's own ask: that stays
-    assert set((only.reason.asker_id, only.reason.helper_id)) == {"m0", "m1"}
+    assert (only.asker_id, only.helper_id) == ("m0", "m1")
 
 
 def test_an_older_ask_and_help_count_for_less() -> None:
@@ -226,3 +239,26 @@ def test_an_older_ask_and_help_count_for_less() -> None:
     edges = topic_edges(data, NOW)
 
     assert edges[pair_key("ana", "bo")].score > edges[pair_key("ana", "cy")].score > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.integers(min_value=0, max_value=25),
+    met=st.sets(st.tuples(st.integers(0, 24), st.integers(0, 24)), max_size=120),
+    seed=st.integers(),
+)
+def test_any_round_places_each_member_once_and_repeats_no_pair(
+    size: int, met: set[tuple[int, int]], seed: int
+) -> None:
+    names = [f"m{i:02}" for i in range(size)]
+    recent = {pair_key(names[a], names[b]) for a, b in met if a < b < size}
+
+    found = pair(names, {}, recent, random.Random(seed))
+
+    placed = [m for g in found for m in g.members]
+    assert len(placed) == len(set(placed)) and set(placed) <= set(names)
+    assert not recent_pairs(g.members for g in found) & recent
+    assert all(len(g.members) in (2, 3) for g in found)
+    assert [len(g.members) for g in found].count(3) <= 1
+    if not recent:
+        assert sorted(placed) == names if size != 1 else placed == []
