@@ -174,13 +174,19 @@ def topic_figures(profiles: CupsProfiles, now: datetime) -> None:
     matched = pairing.pair(members, matcher.edges, set(), random.Random(1))
     baseline = random_pairs(members, set(), random.Random(1))
     with_reason = [g for g in matched if g.edge is not None]
-    upside = [g for g in with_reason if g.edge and matcher.reason(g.edge).upside_down]
+    reasons = [matcher.reason(g.edge) for g in with_reason if g.edge]
+    upside = [r for r in reasons if r.upside_down]
+    by_help = [r for r in reasons if r.helped is not None]
     base_topic = sum(topics.shared(g.members) for g in baseline)
     print(f"\n2. Topic pairs among {len(members):,} members (one round, no history)")
     print(
         f"   matcher: {share(len(with_reason), len(matched))} of {len(matched):,} cups "
         f"have a topic reason; {share(len(upside), len(with_reason))} of those are "
         "upside-down (the newer member helped)"
+    )
+    print(
+        f"   reasons: {share(len(by_help), len(reasons))} help on an ask like theirs, "
+        f"{share(len(reasons) - len(by_help), len(reasons))} a listed interest"
     )
     knows = sum(1 for m in members if topics.knows[m])
     print(

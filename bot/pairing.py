@@ -11,10 +11,10 @@ Its rules, strongest first:
    its similarity × GAVE (or OFFERED) × the help's age decay; each declared interest
    whose words appear in an ask adds INTEREST × the share that does. A member can be in
    one cup a round, so a helper's help votes are divided by √(1 + all their help's
-   weight), as routing spreads its load: each asker's best partners then include the
-   specialists who fit, not only the community's busiest helpers, and more askers get
-   a topic partner (`bench/cups.py`: a quarter of the cups instead of a sixth, at
-   10,000 members).
+   weight) when each asker's PARTNERS best partners are chosen, as routing spreads its
+   load: the list then holds the specialists who fit, not only the community's
+   busiest helpers, and more askers get a topic partner (`bench/cups.py`: a quarter of
+   the cups instead of a sixth, at 10,000 members). The pairs' scores are not spread.
 3. **Upside-down mentoring.** When the helper was first seen NEWER_BY or more after the
    asker (a newer member who helped on what a longer-standing one asked about), the
    pair counts UPSIDE_DOWN times more, and the intro says so.
@@ -43,7 +43,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from operator import itemgetter
 
 from bot import terms
 from bot.connector import COMMON, COMMON_MIN, GAVE, INTEREST, OFFERED, SIMILAR, decay
@@ -181,11 +180,9 @@ class Topics:
         for helpers in knows.values():
             for member_id, value in helpers.items():
                 mass[member_id] += value
-        spread = {m: 1 / math.sqrt(1 + value) for m, value in mass.items()}
-        self._knows = {
-            stem: [(m, value * spread[m]) for m, value in helpers.items()]
-            if len(helpers) <= SIMILAR
-            else [
+        self._spread = spread = {m: 1 / math.sqrt(1 + value) for m, value in mass.items()}
+        self._knows = {  # what votes: the SIMILAR strongest helpers of each stem, spread
+            stem: [
                 (m, value * spread[m])
                 for m, value in heapq.nlargest(
                     SIMILAR, helpers.items(), key=lambda kv: (kv[1], kv[0])
@@ -193,11 +190,17 @@ class Topics:
             ]
             for stem, helpers in knows.items()
         }
-        self._listing: dict[str, list[Listed]] = defaultdict(list)
+        listing: dict[str, list[Listed]] = defaultdict(list)
         for member_id, topic, topic_stems in profiles.interests:
             if member_id in eligible and topic_stems:
                 for stem in set(topic_stems):
-                    self._listing[stem].append((member_id, topic, frozenset(topic_stems)))
+                    listing[stem].append((member_id, topic, frozenset(topic_stems)))
+        # Members who list a word all count the same for it: SIMILAR of them are
+        # enough, the least busy helpers first (a busy one has help to be paired on).
+        self._listing = {
+            stem: sorted(listed, key=lambda t: (-self._spread.get(t[0], 1.0), t[0]))[:SIMILAR]
+            for stem, listed in listing.items()
+        }
         self._asks: dict[str, list[TopicAsk]] = defaultdict(list)
         for ask in profiles.asked:
             if ask.asker_id in eligible and stems.rare[ask.ask_id]:
@@ -207,10 +210,12 @@ class Topics:
     def _edges(self) -> dict[Pair, Edge]:
         edges: dict[Pair, Edge] = {}
         for asker in sorted(self._asks):
-            votes, helped = self._votes(asker)
-            best = sorted(votes.items(), key=itemgetter(1), reverse=True)[:PARTNERS]
-            for helper, score in best:
-                upside_down = helper in helped and self._newer(helper, asker)
+            votes, listed = self._votes(asker)
+            for helper in heapq.nlargest(PARTNERS, votes, key=votes.__getitem__):
+                topics = listed.get(helper, 0.0)
+                helped = (votes[helper] - topics) / self._spread.get(helper, 1.0)
+                score = helped + topics
+                upside_down = helped > 0 and self._newer(helper, asker)
                 if upside_down:
                     score *= UPSIDE_DOWN
                 key = pair_key(asker, helper)
@@ -223,9 +228,9 @@ class Topics:
                     edges[key] = replace(known, score=known.score + score)
         return edges
 
-    def _votes(self, asker: str) -> tuple[dict[str, float], set[str]]:
-        """Each member's vote for the asker, and who has help (not only a listed topic)
-        behind their vote."""
+    def _votes(self, asker: str) -> tuple[dict[str, float], dict[str, float]]:
+        """Each member's vote for the asker, their help spread over busy helpers (each
+        helper's part divided by the same spread), and the part their listed topics."""
         weights: dict[str, float] = defaultdict(float)  # stem → its weight in the asks
         for ask in self._asks[asker]:
             for stem, weight in self._terms[ask.ask_id]:
@@ -235,12 +240,13 @@ class Topics:
         for stem, weight in weights.items():
             for helper, knowing in knows.get(stem, ()):
                 votes[helper] = vote(helper, 0.0) + weight * knowing
-        helped = set(votes)
-        if self._listing:
-            for _ask, member_id, _topic, share in self._topics(asker):
-                votes[member_id] = vote(member_id, 0.0) + INTEREST * share
+        listed: dict[str, float] = defaultdict(float)
+        for _ask, member_id, _topic, share in self._topics(asker):
+            listed[member_id] += INTEREST * share
+        for member_id, part in listed.items():
+            votes[member_id] = vote(member_id, 0.0) + part
         votes.pop(asker, None)
-        return votes, helped
+        return votes, listed
 
     def _topics(self, asker: str) -> Iterator[tuple[TopicAsk, str, str, float]]:
         """(ask, member, topic, share of the topic's words in the ask) for each listed
