@@ -82,6 +82,26 @@ async def test_a_round_pairs_on_topics_and_dms_each_member_naming_the_other(
     assert all(i.purpose.startswith(f"cup:{ROUND}.") for i in queued)
 
 
+async def test_a_newer_member_who_helped_is_an_upside_down_pair_and_the_intro_says_so(
+    world: World,
+) -> None:
+    old = await world.ask("alice", ASYNCIO)  # alice: first seen now
+    world.clock.advance(timedelta(days=40))
+    await world.press("bob", copy.OFFER, str(old.id))  # bob: first seen 40 days later
+    await world.submit("alice", copy.RESOLVE_FORM, str(old.id), helpers=("bob",), note="")
+    await opt_in(world, "alice", "bob")
+    await rhythm(world, "every 1w fri 11:00")  # 40 days on: a Sunday; Friday is next
+
+    await world.until(timedelta(days=7))
+
+    [alice] = intros(world, "alice")
+    assert "Upside-down mentoring: @bob joined the community after you" in alice
+    [bob] = intros(world, "bob")
+    assert "Upside-down mentoring: you joined the community after @alice" in bob
+    [cup] = world.db.state.cups.cups.values()
+    assert cup.upside_down
+
+
 async def test_opted_out_and_inactive_members_are_not_paired(world: World) -> None:
     await opt_in(world, "frank")  # active now, not in 31 days
     world.clock.advance(timedelta(days=31))
@@ -161,6 +181,8 @@ async def test_one_follow_up_a_week_later_to_those_who_did_not_answer(world: Wor
         "☕ A week ago I paired you with @alice. Did you meet?\n" + cups.OPT_OUT_HINT
     ]
     assert len(nudges("carol")) == len(nudges("dave")) == 1
+    followed = [r.item for r in world.db.state.outbox.values() if r.item.purpose.startswith("cup_")]
+    assert {i.priority for i in followed} == {Priority.BULK}
     [late] = await world.press("bob", cups.MET_BUTTON, f"{ROUND}.1")  # answering it still counts
     assert late == Reply(late.message)  # no message ref given: answered privately
 
