@@ -332,7 +332,7 @@ def why(reason: Reason) -> Message:
             spans += [f"{did} ", Mention(helped.ask.asker_id), " with “"]
             spans += [snippet(helped.ask.text, 80), "”"]
     elif reason.topic is not None:
-        spans += [" listed *", snippet(reason.topic, 40), "* among their interests"]
+        spans += [" listed *", snippet(reason.topic, 40), "* as a topic to help with"]
     blocks = [text(*spans, ".")]
     if reason.upside_down:
         blocks.append(

@@ -115,6 +115,21 @@ async def test_opted_out_and_inactive_members_are_not_paired(world: World) -> No
     assert intros(world, "erin") == [] and intros(world, "frank") == []
 
 
+async def test_a_listed_interest_is_said_in_the_intro(world: World) -> None:
+    await world.cmd("bob", "payforward", "interests helm charts")
+    await world.ask("alice", "Our helm chart values drift between clusters")
+    await opt_in(world, "alice", "bob")
+    await rhythm(world)
+
+    await world.until(MONDAY - world.clock.now())
+
+    [bob] = intros(world, "bob")
+    assert "and you listed *helm charts* as a topic to help with." in bob
+    [alice] = intros(world, "alice")
+    assert "Why: you asked about “Our helm chart values" in alice
+    assert "and @bob listed *helm charts* as a topic to help with." in alice
+
+
 async def test_three_members_make_one_group_of_three(world: World) -> None:
     await opt_in(world, "alice", "bob", "carol")
     await rhythm(world)
