@@ -60,7 +60,7 @@ SHARED = "g"  # a button on a group's shared intro: answered privately, the intr
 ACTIVE_WINDOW = timedelta(days=30)
 FOLLOW_UP_AFTER = timedelta(days=7)
 PAGE = 200  # cups introduced per transaction
-FOLLOW_UP_PAGE = 100
+FOLLOW_UP_PAGE = 100  # as followups.PAGE: its pages stop at a short one
 SHOWN = 5  # cups listed in `/payforward me`
 OPT_OUT_HINT = "Cups are opt-in: `/payforward optout cups` stops them."
 
