@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.dispatcher_rate
 	$(BIN)/python -m bench.connector
 	$(BIN)/python -m bench.delivery
+	$(BIN)/python -m bench.cups
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot import copy, emoji_names
+from bot import copy, emoji_names, rounds
 from bot.context import Context, Refusal
 from bot.domain import Community
 from bot.messages import Answer, Reply
@@ -16,10 +16,19 @@ from bot.weeks import is_timezone, week_of
 
 CONFIG_USAGE = (
     "Usage: `{admin} config channel #channel | timezone Europe/Berlin | "
-    "leaderboard mon 09:00 | prompts fri 15:00|off | emoji :raising_hand: | connector 30m|off`"
+    "leaderboard mon 09:00 | prompts fri 15:00|off | emoji :raising_hand: | connector 30m|off | "
+    "cups every 2w mon 10:00|off`"
 )
 CONNECTOR_RANGE = (timedelta(minutes=1), timedelta(hours=23))  # routed before the 24 h bump
-SETTINGS = ("channel", "timezone", "leaderboard", "prompts", "emoji", "connector")  # `config KEY`
+SETTINGS = (
+    "channel",
+    "timezone",
+    "leaderboard",
+    "prompts",
+    "emoji",
+    "connector",
+    "cups",
+)  # `config KEY`
 
 
 def require_admin(ctx: Context) -> None:
@@ -32,7 +41,10 @@ async def configure(ctx: Context, words: list[str]) -> list[Answer]:
     if not words or (len(words) == 1 and words[0].lower() == "show"):
         return [Reply(copy.config_summary(ctx.community))]
     key, value = words[0].lower(), " ".join(words[1:]).strip()
-    updated, saved = _apply(ctx.community, key, value)
+    if key == "cups":
+        updated, saved = _cups(ctx, value)
+    else:
+        updated, saved = _apply(ctx.community, key, value)
     await ctx.uow.communities.save(updated)
     if key == "connector" and updated.connector_after is not None:
         await ctx.uow.connector.reschedule(ctx.cid, updated.connector_after)
@@ -107,6 +119,22 @@ def _connector(community: Community, value: str) -> tuple[Community, str]:
         )
     updated = replace(community, connector_after=after)
     return updated, f"connector: {copy.describe_delay(after)}"
+
+
+def _cups(ctx: Context, value: str) -> tuple[Community, str]:
+    """`config cups every 2w mon 10:00|off`: the first round is the next such moment."""
+    community = ctx.community
+    try:
+        rhythm = rounds.parse(value, community.timezone, ctx.now)
+    except rounds.BadRhythm as error:
+        raise Refusal(str(error)) from None
+    if rhythm is None:
+        return replace(community, cups=None), "cups rounds are off"
+    first = rounds.describe_next(rhythm, community.timezone, ctx.now)
+    return replace(community, cups=rhythm), (
+        f"cups rounds {rounds.describe(rhythm)}, the first on {first} "
+        "(members join with `/payforward optin cups`)"
+    )
 
 
 async def post_leaderboard(ctx: Context) -> list[Answer]:

@@ -17,9 +17,11 @@ from bot.messages import (
     Style,
     Target,
     ToChannel,
+    ToGroup,
     ToMember,
     ToMessage,
     UserText,
+    group_members,
 )
 
 
@@ -80,8 +82,9 @@ def target_to_data(target: Target) -> dict[str, str]:
 
 
 def target_from_data(data: dict[str, str]) -> Target:
-    if "channel" in data:
-        return ToChannel(data["channel"])
+    if "channel" in data:  # a group DM's address reads back as the group
+        channel = data["channel"]
+        return ToGroup(channel) if group_members(channel) is not None else ToChannel(channel)
     if "member" in data:
         return ToMember(data["member"])
     return ToMessage(MessageRef(data["ref_channel"], data["ref_message"]))

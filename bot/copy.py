@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 
+from bot import rounds
 from bot.domain import Ask, AskStatus, Community, Give
 from bot.emoji_names import glyph
 from bot.messages import (
@@ -245,8 +246,8 @@ USAGE = {
         "Usage: `/give @member <what you did>` (they confirm it), or `/give <what>` "
         "to log something you shared with everyone, like a guide or a talk."
     ),
-    "optout": "Usage: `/payforward optout leaderboard|prompts|reminders|connector|all`",
-    "optin": "Usage: `/payforward optin leaderboard|prompts|reminders|connector|all`",
+    "optout": "Usage: `/payforward optout leaderboard|prompts|reminders|connector|cups|all`",
+    "optin": "Usage: `/payforward optin leaderboard|prompts|reminders|connector|cups|all`",
 }
 
 HELP_LINES = (
@@ -260,6 +261,8 @@ HELP_LINES = (
     "`/payforward interests python, public speaking` — what you like to help with; "
     "asks nobody offered on may then be sent to you (`optout|optin connector`)",
     "`/payforward who <topic>` — who might know about something, just for you",
+    "`/payforward optin|optout cups` — a coffee chat with another member each round, "
+    "paired on what you asked about and helped with",
     "`/payforward timezone Europe/Berlin` — yours, so reminders and prompts skip your night",
     "`/payforward export` — your data, sent to you by DM",
     "`/payforward forget` — delete your personal data",
@@ -273,6 +276,7 @@ ADMIN_HELP_LINES = (
     "`{admin} config prompts fri 15:00` or `off`",
     "`{admin} config emoji :raising_hand:` — the offer reaction",
     "`{admin} config connector 30m` or `off` — DM asks with no offer by then to likely helpers",
+    "`{admin} config cups every 2w mon 10:00` or `off` — coffee pairings for members who opt in",
     "`{admin} leaderboard post` — post the board now",
 )
 
@@ -527,6 +531,7 @@ def config_summary(community: Community) -> Message:
             style=Style.ITEM,
         ),
         text(f"Connector: {describe_delay(community.connector_after)}", style=Style.ITEM),
+        text(f"Cups: {rounds.describe(community.cups)}", style=Style.ITEM),
     )
 
 

@@ -200,6 +200,7 @@ class Activity:
     gives: list[int]  # confirmed gives (the weekly post's sparkline counts these)
     helped: list[int]  # distinct people who received them
     connections: list[int]  # asks resolved by a member the connector reached
+    conversations: list[int]  # cups whose first *We met* fell in the week
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,8 @@ async def community_page(uow: UnitOfWork, seen: Access, now: datetime, span: int
         await uow.dashboard.people_helped(cid, weeks, settled_before=now),
         # The week under way's connections are the report's, as its post would say.
         [*await uow.dashboard.connections_per_week(cid, weeks[:-1], now), report.connections],
+        # Counted live: a late *We met* may still land in a finished week.
+        await uow.cups.conversations_per_week(cid, weeks),
     )
     candidates = await uow.asks.open_asks(cid, without_offers=True, limit=NEEDS_HELP * 3)
     needs_help = [a for a in candidates if a.asker_id not in hidden][:NEEDS_HELP]

@@ -7,7 +7,7 @@ a repository. Every datetime is timezone-aware (UTC in storage).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -64,6 +64,17 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class CupsRhythm:
+    """When cups rounds run (`config cups every 2w mon 10:00`): on the schedule's day
+    and time, in every `weeks`-th week counted from `anchor`, the local Monday of the
+    week of the first round (bot/rounds.py)."""
+
+    weeks: int  # 1, 2 or 4
+    schedule: Schedule
+    anchor: date
+
+
+@dataclass(frozen=True)
 class Community:
     community_id: str
     channel_id: str | None = None
@@ -72,6 +83,7 @@ class Community:
     prompts: Schedule | None = Schedule(4, time(15, 0))
     offer_emoji: str = DEFAULT_OFFER_EMOJI
     connector_after: timedelta | None = CONNECTOR_AFTER  # None: the connector is off
+    cups: CupsRhythm | None = None  # None: no cups rounds (off until an admin sets them)
 
     @property
     def platform(self) -> str:

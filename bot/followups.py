@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot import asking, copy, routing
+from bot import asking, copy, cups, routing
 from bot.context import Context, Refusal, queue_card_edit, queue_quiet_dm, render_card
 from bot.domain import Ask, AskStatus, Community, OptOut
 from bot.messages import Answer, Message, Priority, ToChannel
@@ -42,6 +42,7 @@ class FollowUps:
     bumped: int = 0
     closed: int = 0
     routed: int = 0  # asks whose routing fell due (bot/routing.py)
+    cups: int = 0  # cups followed up a week after their round (bot/cups.py)
 
 
 Step = Callable[[UnitOfWork], Awaitable[tuple[int, int]]]
@@ -56,6 +57,7 @@ async def run(uow_factory: UnitOfWorkFactory, now: datetime) -> FollowUps:
     done.lapsed = await _pages(uow_factory, lambda uow: _lapse(uow, now))
     done.bumped = await _pages(uow_factory, lambda uow: _bump(uow, now))
     done.closed = await _pages(uow_factory, lambda uow: _close_stale(uow, now))
+    done.cups = await _pages(uow_factory, lambda uow: cups.follow_up(uow, now))
     return done
 
 

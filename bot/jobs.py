@@ -1,4 +1,5 @@
-"""Scheduled work, exactly once: the weekly post, the weekly prompts and the follow-ups.
+"""Scheduled work, exactly once: the weekly post, the weekly prompts, cups rounds and
+the follow-ups.
 
 A scheduler only says *when to look*; what to do is decided here from the clock and
 the database, so the same code serves APScheduler's triggers, the catch-up after
@@ -7,7 +8,7 @@ downtime, the console's `:clock` and `payforward jobs run`.
 Exactly-once is a database guarantee. A weekly job for a community and period (the
 week it reports on, or the week a prompt belongs to) runs only under a claim in
 `job_runs`, taken in its own transaction before anything is queued. The work is then
-committed with `finish` (or, for prompts, page by page with `progress`), each
+committed with `finish` (or, for prompts and cups, step by step with `progress`), each
 conditional on still holding the claim. A process that dies leaves a claim whose
 lease runs out; the next one to look takes it over and resumes from its cursor.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot import followups, prompts
+from bot import cups, followups, prompts, rounds
 from bot.calendar import latest_firing, next_firing
 from bot.clock import ManualClock
 from bot.domain import Community, Schedule
@@ -30,8 +31,8 @@ from bot.ports import JobClaim, UnitOfWork, UnitOfWorkFactory
 from bot.report import weekly_post, weekly_report
 from bot.weeks import local_date, previous_week, week_of
 
-LEADERBOARD, PROMPTS, REMINDERS = "leaderboard", "prompts", "reminders"
-JOBS = (LEADERBOARD, PROMPTS, REMINDERS)
+LEADERBOARD, PROMPTS, REMINDERS, CUPS = "leaderboard", "prompts", "reminders", "cups"
+JOBS = (LEADERBOARD, PROMPTS, REMINDERS, CUPS)
 CATCH_UP = timedelta(hours=24)  # a weekly post missed by downtime is still made this late
 LEASE = timedelta(minutes=5)
 HOUSEKEEPING_EVERY = timedelta(hours=1)
@@ -58,17 +59,35 @@ class Ran:
 
 
 def schedules(community: Community) -> list[tuple[str, Schedule]]:
-    """The weekly jobs of a community and when they fire."""
+    """The weekly jobs of a community and when they fire. Cups fire every week at
+    their day and time; only a round week runs a round (`latest_run`)."""
     found = [(LEADERBOARD, community.leaderboard)]
     if community.prompts is not None:
         found.append((PROMPTS, community.prompts))
+    if community.cups is not None:
+        found.append((CUPS, community.cups.schedule))
     return found
+
+
+def latest_run(
+    job: str, community: Community, schedule: Schedule, now: datetime
+) -> datetime | None:
+    """The latest moment at or before `now` the job should have run at."""
+    if job == CUPS and community.cups is not None:
+        return rounds.latest_round(community.cups, community.timezone, now)
+    return latest_firing(schedule, community.timezone, now)
+
+
+def next_run(job: str, community: Community, schedule: Schedule, after: datetime) -> datetime:
+    if job == CUPS and community.cups is not None:
+        return rounds.next_round(community.cups, community.timezone, after)
+    return next_firing(schedule, community.timezone, after)
 
 
 def period_of(job: str, community: Community, firing: datetime) -> str:
     """The claim's period: the week reported on (the leaderboard posts the week just
-    ended) or the week a prompt is sent in, by its local Monday. Moving a schedule
-    within a week therefore never runs a job twice for that week."""
+    ended) or the week a prompt or a cups round is in, by its local Monday. Moving a
+    schedule within a week therefore never runs a job twice for that week."""
     if job == LEADERBOARD:
         start, _ = previous_week(firing, community.timezone)
     else:
@@ -92,8 +111,8 @@ class Jobs:
         ran: list[Ran] = []
         for community in await self._communities(community_id):
             for job, schedule in schedules(community):
-                firing = latest_firing(schedule, community.timezone, now)
-                if now - firing <= CATCH_UP:
+                firing = latest_run(job, community, schedule, now)
+                if firing is not None and now - firing <= CATCH_UP:
                     ran.append(await self.run_once(community, job, firing, now))
         if community_id is None:
             await followups.run(self._uow, now)
@@ -107,10 +126,14 @@ class Jobs:
         if job == REMINDERS:
             done = await followups.run(self._uow, at)
             acted = done.reminded + done.lapsed + done.bumped + done.closed + done.routed
+            acted += done.cups
             return [Ran("*", REMINDERS, at.isoformat(), Result.DONE)] if acted else []
         ran = []
         for community in await self._communities(None):
-            if job == PROMPTS and community.prompts is None:
+            off = (job == PROMPTS and community.prompts is None) or (
+                job == CUPS and community.cups is None
+            )
+            if off:
                 ran.append(Ran(community.community_id, job, "", Result.OFF))
             else:
                 ran.append(await self.run_once(community, job, at, now))
@@ -124,12 +147,16 @@ class Jobs:
             marks = await uow.asks.follow_up_marks(after - followups.BUMP_AFTER)
             queued = await uow.outbox.next_due(after)
             routing = await uow.connector.next_due(after)
+            unfollowed = await uow.cups.oldest_unfollowed()
         moments = [
-            next_firing(schedule, c.timezone, after)
-            for c in communities
-            for _, schedule in schedules(c)
+            next_run(job, c, schedule, after) for c in communities for job, schedule in schedules(c)
         ]
-        found = (followups.next_due(marks, after), queued, routing)
+        found = (
+            followups.next_due(marks, after),
+            queued,
+            routing,
+            cups.next_follow_up(unfollowed, after),
+        )
         moments += [m for m in found if m is not None]
         return min(moments, default=None)
 
@@ -164,6 +191,8 @@ class Jobs:
                     posted = await _post_week(uow, community, firing, now)
                     result = Result.DONE if posted else Result.NO_CHANNEL
                     cursor = None
+                elif claim.job == CUPS:
+                    cursor = await cups.round_step(uow, community, claim.period, now, cursor)
                 else:
                     cursor = await prompts.send_page(uow, community, now, cursor)
                 if cursor is None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot import copy, interests
+from bot import copy, cups, interests
 from bot.context import Context, Refusal
 from bot.domain import AskStatus, GiveStatus, OptOut
 from bot.erasure import ERASED, redactor
@@ -64,6 +64,7 @@ async def me(ctx: Context) -> list[Answer]:
         blocks.append(text("Your open asks", style=Style.HEADING))
         blocks.extend(ask_line(ask) for ask in open_asks[-SHOWN_ASKS:][::-1])
     blocks.append(await interests.summary(ctx.uow, ctx.cid, ctx.member_id))
+    blocks.extend(await cups.summary(ctx.uow, ctx.community, ctx.member_id))
     blocks.append(text(f"Opted out of: {opt_outs}", style=Style.CONTEXT))
     return [Reply(copy.lines(*blocks))]
 
@@ -152,6 +153,7 @@ async def export_document(ctx: Context) -> str:
             for g in gives
         ],
         **await interests.exported(ctx.uow, ctx.cid, m.member_id),
+        **await cups.exported(ctx.uow, ctx.cid, m.member_id),
         "exported_at": ctx.now.isoformat(),
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
@@ -180,10 +182,12 @@ async def forget(ctx: Context) -> list[Answer]:
     cid, member_id = ctx.cid, ctx.member_id
     words = [ask.text for ask in await ctx.uow.asks.by_asker(cid, member_id)]
     words += [g.note for g in await ctx.uow.gives.involving(cid, member_id) if g.note]
-    await ctx.uow.outbox.forget(cid, member_id, redactor(words))  # sent or pending
+    redact = redactor(words)
+    await ctx.uow.outbox.forget(cid, member_id, redact)  # sent or pending
     await ctx.uow.asks.erase_texts(cid, member_id, ERASED)
     await ctx.uow.gives.erase_notes(cid, member_id)
     await ctx.uow.connector.forget(cid, member_id)
+    await cups.forget(ctx.uow, cid, member_id, redact)
     await ctx.uow.members.save(
         replace(ctx.member, display_name=None, tz=None, opt_outs=frozenset(OptOut), forgotten=True)
     )

@@ -161,7 +161,42 @@ class ToMessage:
     ref: MessageRef
 
 
-Target = ToChannel | ToMember | ToMessage
+GROUP_PREFIX = "group:"
+GROUP_DM_PLATFORMS = frozenset({"slack"})  # whose adapter opens a group DM for a ToGroup
+
+
+@dataclass(frozen=True)
+class ToGroup(ToChannel):
+    """One direct message to several members together (a cups intro).
+
+    Its channel id is the group's address, `group:A,B[,C]`, so any dispatcher delivers
+    it as a post (`ChatAdapter.post`) and keys the post's rate limit on the group:
+    the adapter of a platform in GROUP_DM_PLATFORMS opens the conversation (Slack:
+    `conversations.open` with the members) and posts there. For other platforms the
+    core never queues one: it sends each member a DM of their own, deciding so at
+    queue time from the community's platform (`holds_group_dms`)."""
+
+    @classmethod
+    def of(cls, member_ids: tuple[str, ...]) -> ToGroup:
+        return cls(GROUP_PREFIX + ",".join(member_ids))
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        return group_members(self.channel_id) or ()
+
+
+def group_members(channel_id: str) -> tuple[str, ...] | None:
+    """The members a group address names; None for any other channel id."""
+    if not channel_id.startswith(GROUP_PREFIX):
+        return None
+    return tuple(m for m in channel_id.removeprefix(GROUP_PREFIX).split(",") if m)
+
+
+def holds_group_dms(platform: str) -> bool:
+    return platform in GROUP_DM_PLATFORMS
+
+
+Target = ToChannel | ToMember | ToMessage  # ToGroup is a ToChannel
 
 
 # Immediate answers, given back to the adapter in the context of the request.

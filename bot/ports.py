@@ -677,6 +677,146 @@ class ConnectorRepository(Protocol):
         ...
 
 
+# Cups (bot/cups.py, bot/pairing.py).
+
+
+@dataclass(frozen=True)
+class CupSeat:
+    """One member's place in a cup, and what they answered (`met`, `cant`, or None)."""
+
+    member_id: str
+    answer: str | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Cup:
+    """Two (or three) members paired in a round for a conversation."""
+
+    community_id: str
+    round: str  # the round's week, by its local Monday (ISO date): the claim's period
+    number: int  # 1, 2, … within the round
+    created_at: datetime
+    seats: tuple[CupSeat, ...]
+    reason: Message | None = None  # why they were paired, as the intro says it
+    upside_down: bool = False
+    met_at: datetime | None = None  # the first *We met*: a conversation
+    followed_up_at: datetime | None = None
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return tuple(seat.member_id for seat in self.seats)
+
+
+@dataclass(frozen=True)
+class TopicAsk:
+    """An ask as the cups matcher reads it."""
+
+    ask_id: int
+    number: int
+    asker_id: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HelpedOn:
+    """A member's help on an ask: a confirmed give linked to it (`gave`) or an offer."""
+
+    member_id: str
+    ask: TopicAsk
+    gave: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CupsProfiles:
+    """What a round pairs on, read at once: the members who can be paired (opted in,
+    active since the given instant, not forgotten) with when each was first seen (their
+    first ask, offer or give), their latest asks, their latest help, their interests."""
+
+    first_seen: dict[str, datetime | None]
+    asked: list[TopicAsk]
+    helped: list[HelpedOn]
+    interests: list[tuple[str, str, tuple[str, ...]]]  # (member id, topic, its stems)
+
+
+class CupsRepository(Protocol):
+    async def opted_in(self, community_id: str, member_id: str) -> bool: ...
+
+    async def set_opted_in(
+        self, community_id: str, member_id: str, opted_in: bool, at: datetime
+    ) -> None: ...
+
+    async def profiles(
+        self,
+        community_id: str,
+        *,
+        active_since: datetime,
+        asks_since: datetime,
+        asks_per_member: int,
+        helps_per_member: int,
+    ) -> CupsProfiles:
+        """One bulk read for a round: each eligible member's latest `asks_per_member`
+        asks and latest `helps_per_member` helps (confirmed gives linked to an ask, and
+        offers not withdrawn), all since `asks_since`."""
+        ...
+
+    async def recent_groups(
+        self, community_id: str, before_round: str, rounds: int
+    ) -> list[tuple[str, ...]]:
+        """The members of each cup of the community's last `rounds` rounds before
+        `before_round` (the members still in them)."""
+        ...
+
+    async def add_round(self, cups: Sequence[Cup]) -> None: ...
+
+    async def round_page(
+        self, community_id: str, round: str, after_number: int, limit: int
+    ) -> list[Cup]:
+        """A round's cups numbered after `after_number`, in order."""
+        ...
+
+    async def get(self, community_id: str, round: str, number: int) -> Cup | None: ...
+
+    async def answer(
+        self, community_id: str, round: str, number: int, member_id: str, answer: str, at: datetime
+    ) -> bool:
+        """Record the member's own answer (the latest wins) and keep the cup's `met_at`
+        the earliest *We met* still standing; False when the member has no seat in it."""
+        ...
+
+    async def follow_ups_due(self, created_before: datetime, limit: int) -> list[Cup]:
+        """Cups of every community created at or before `created_before` and not
+        followed up yet, oldest first."""
+        ...
+
+    async def mark_followed_up(
+        self, community_id: str, round: str, number: int, at: datetime
+    ) -> bool:
+        """Take the cup's one follow-up, if nobody took it: once, even with several
+        processes."""
+        ...
+
+    async def oldest_unfollowed(self) -> datetime | None:
+        """When the oldest cup not followed up yet was made."""
+        ...
+
+    async def of_member(self, community_id: str, member_id: str) -> list[Cup]:
+        """The member's cups, oldest first."""
+        ...
+
+    async def conversations_per_week(
+        self, community_id: str, weeks: Sequence[tuple[datetime, datetime]]
+    ) -> list[int]:
+        """For each [start, end): the cups whose first *We met* fell in it."""
+        ...
+
+    async def forget(self, community_id: str, member_id: str, redact: Redact) -> None:
+        """Delete the member's choice and seats; rewrite each reason `redact` changes."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -690,6 +830,7 @@ class UnitOfWork(Protocol):
     sign_ins: SignInRepository
     dashboard: DashboardQueries
     connector: ConnectorRepository
+    cups: CupsRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

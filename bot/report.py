@@ -33,6 +33,7 @@ class WeeklyReport:
     shared: list[Give]
     trend: list[int]
     connections: int = 0  # asks resolved by a member the connector reached (public only)
+    conversations: int = 0  # cups whose members said *We met* this week (public only)
 
     @property
     def empty(self) -> bool:
@@ -73,6 +74,7 @@ async def weekly_report(
         shared=(await uow.gives.shared(cid, start, end))[:SHARED],
         trend=trend,
         connections=await uow.connector.connections(cid, start, end),
+        conversations=(await uow.cups.conversations_per_week(cid, [(start, end)]))[0],
     )
 
 
@@ -139,6 +141,9 @@ def weekly_post(report: WeeklyReport, title: str = "Pay-it-forward week") -> Mes
         n = report.connections
         found = "ask found its helper" if n == 1 else "asks found their helper"
         blocks.append(text(f"🔗 {n} {found} through a connection this week"))
+    if report.conversations:  # how many, never who (cups, bot/cups.py)
+        n = report.conversations
+        blocks.append(text(f"☕ {n} conversation{'' if n == 1 else 's'} this week"))
     if report.chains:
         blocks.append(text("Paid forward", style=Style.HEADING))
         blocks.extend(chain_line(c) for c in report.chains)

@@ -19,6 +19,7 @@ from bot import (
     admin,
     asking,
     copy,
+    cups,
     dashboard,
     followups,
     giving,
@@ -216,6 +217,9 @@ class PayForward:
         if kind == routing.ROUTE:
             async with self._uow() as uow:
                 return await routing.still_wanted(uow, item)
+        if kind in (cups.INTRO, cups.NUDGE):
+            async with self._uow() as uow:
+                return await cups.still_wanted(uow, item)
         if kind != followups.REMINDER:
             return True
         async with self._uow() as uow:
@@ -307,6 +311,8 @@ async def payforward(ctx: Context, words: list[str]) -> list[Answer]:
         return await admin.post_leaderboard(ctx)
     if sub in ("optout", "optin") and [w.lower() for w in rest] == ["connector"]:
         return await interests.set_connector(ctx, opted_in=sub == "optin")
+    if sub in ("optout", "optin") and [w.lower() for w in rest] == ["cups"]:
+        return await cups.set_opted_in(ctx, opted_in=sub == "optin")
     if sub in ("optout", "optin"):
         return await membership.set_opt_out(ctx, rest, out=sub == "optout")
     if sub == "interests":
@@ -344,6 +350,8 @@ async def button(ctx: Context, event: ButtonPressed) -> list[Answer]:
         return await followups.answer(ctx, event.action, event.value)
     if event.action in routing.ACTIONS:
         return await routing.answer(ctx, event.action, event.value)
+    if event.action in cups.ACTIONS:
+        return await cups.answer(ctx, event.action, event.value)
     if event.action in prompts.ACTIONS:
         return await prompts.answer(ctx, event.action)
     log.info("ignored unknown button action %r", event.action)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     MetaData,
     SmallInteger,
@@ -104,6 +105,11 @@ class CommunityRow(Base):
     offer_emoji: Mapped[str]
     # Minutes an ask waits for an offer before the connector routes it; NULL: off.
     connector_minutes: Mapped[int | None] = mapped_column(server_default=text("30"))
+    # Cups rounds (`config cups every 2w mon 10:00`); cups_weeks NULL: off.
+    cups_weeks: Mapped[int | None] = mapped_column(SmallInteger)
+    cups_weekday: Mapped[int | None] = mapped_column(SmallInteger)
+    cups_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
+    cups_anchor: Mapped[str | None] = mapped_column(String(10))  # the first round's Monday
     ask_seq: Mapped[int] = mapped_column(server_default=text("0"))  # last ask number given
     created_at: Mapped[datetime] = mapped_column(server_default=NOW)
 
@@ -482,6 +488,65 @@ class ConnectorRouteRow(Base):
     declined_at: Mapped[datetime | None]
 
 
+class CupsOptInRow(Base):
+    """A member who opted in to cups (`/payforward optin cups`); no row: not in."""
+
+    __tablename__ = "cups_optins"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(primary_key=True)
+    since: Mapped[datetime]
+
+
+class CupRow(Base):
+    """Two or three members paired in a round, named by the round (its week's local
+    Monday) and a number within it."""
+
+    __tablename__ = "cups"
+    __table_args__ = (
+        # follow_ups_due, across communities: only the cups not followed up yet.
+        Index(
+            "ix_cups_follow_up",
+            "created_at",
+            sqlite_where=text("followed_up_at IS NULL"),
+            postgresql_where=text("followed_up_at IS NULL"),
+        ),
+        # Conversations per week: a range of met_at within a community.
+        Index("ix_cups_met", "community_id", "met_at"),
+    )
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    round: Mapped[str] = mapped_column(String(10), primary_key=True)
+    number: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)  # JSON, codec.message_to_data
+    upside_down: Mapped[bool]
+    met_at: Mapped[datetime | None]  # the earliest *We met* still standing
+    followed_up_at: Mapped[datetime | None]
+
+
+class CupSeatRow(Base):
+    """A member's seat in a cup and their own answer (`met`, `cant`)."""
+
+    __tablename__ = "cup_seats"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["community_id", "round", "number"],
+            ["cups.community_id", "cups.round", "cups.number"],
+            ondelete="CASCADE",
+        ),
+        # of_member, forget: a member's cups.
+        Index("ix_cup_seats_member", "community_id", "member_id"),
+    )
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    round: Mapped[str] = mapped_column(String(10), primary_key=True)
+    number: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(primary_key=True)
+    answer: Mapped[str | None] = mapped_column(String(8))
+    answered_at: Mapped[datetime | None]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -505,3 +570,6 @@ connector_members = _table(ConnectorMemberRow)
 connector_asks = _table(ConnectorAskRow)
 connector_routes = _table(ConnectorRouteRow)
 senders = _table(SenderRow)
+cups_optins = _table(CupsOptInRow)
+cups = _table(CupRow)
+cup_seats = _table(CupSeatRow)

@@ -8,7 +8,7 @@ functions. Each `*_COLUMNS` tuple is the select list its `*_from_row` reads.
 from __future__ import annotations
 
 import json
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -18,6 +18,7 @@ from bot.domain import (
     Ask,
     AskStatus,
     Community,
+    CupsRhythm,
     Give,
     GiveSource,
     GiveStatus,
@@ -73,7 +74,24 @@ def community_values(community: Community) -> Values:
             if community.connector_after is None
             else int(community.connector_after.total_seconds() // 60)
         ),
+        **cups_values(community.cups),
     }
+
+
+def cups_values(rhythm: CupsRhythm | None) -> Values:
+    return {
+        "cups_weeks": None if rhythm is None else rhythm.weeks,
+        "cups_weekday": None if rhythm is None else rhythm.schedule.weekday,
+        "cups_time": None if rhythm is None else _hhmm(rhythm.schedule.at),
+        "cups_anchor": None if rhythm is None else rhythm.anchor.isoformat(),
+    }
+
+
+def cups_from_row(row: Row[Any]) -> CupsRhythm | None:
+    if row.cups_weeks is None:
+        return None
+    schedule = Schedule(row.cups_weekday, time.fromisoformat(row.cups_time))
+    return CupsRhythm(row.cups_weeks, schedule, date.fromisoformat(row.cups_anchor))
 
 
 def community_from_row(row: Row[Any]) -> Community:
@@ -90,6 +108,7 @@ def community_from_row(row: Row[Any]) -> Community:
         connector_after=(
             None if row.connector_minutes is None else timedelta(minutes=row.connector_minutes)
         ),
+        cups=cups_from_row(row),
     )
 
 

@@ -20,6 +20,7 @@ from bot.ports import (
     AskRepository,
     CommunityRepository,
     ConnectorRepository,
+    CupsRepository,
     DashboardQueries,
     EventLog,
     GiveRepository,
@@ -29,6 +30,7 @@ from bot.ports import (
     SignInRepository,
 )
 from storage.connector import SqlConnectorRepository
+from storage.cups import SqlCupsRepository
 from storage.dashboard import SqlDashboardQueries
 from storage.db import sqlite_pragmas
 from storage.faults import is_unavailable
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
     sign_ins: SignInRepository
     dashboard: DashboardQueries
     connector: ConnectorRepository
+    cups: CupsRepository
 
     def __init__(self, connect: Connect, turn: asyncio.Lock | None = None) -> None:
         self._connect = connect
@@ -99,6 +102,7 @@ class SqlUnitOfWork:
         self.sign_ins = SqlSignInRepository(conn)
         self.dashboard = SqlDashboardQueries(conn)
         self.connector = SqlConnectorRepository(conn)
+        self.cups = SqlCupsRepository(conn)
         return self
 
     async def __aexit__(

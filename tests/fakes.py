@@ -32,6 +32,7 @@ from bot.erasure import Redact
 from bot.messages import Delivered, Delivery, Message, Priority, Target
 from bot.ports import FollowUpMarks, JobClaim, OutboxItem, Renewal, SignInLink, WebSession
 from tests.fake_connector import ConnectorState, FakeConnector
+from tests.fake_cups import CupsState, FakeCups
 
 
 @dataclass
@@ -71,6 +72,7 @@ class FakeState:
     connector: ConnectorState = field(default_factory=ConnectorState)
     week_tallies: dict[tuple[str, str, datetime, datetime], int] = field(default_factory=dict)
     senders: dict[str, datetime] = field(default_factory=dict)  # owner → alive until
+    cups: CupsState = field(default_factory=CupsState)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -816,6 +818,7 @@ class FakeUnitOfWork:
         self.sign_ins = FakeSignIns(self.state)
         self.dashboard = FakeDashboard(self.state)
         self.connector = FakeConnector(self.state)
+        self.cups = FakeCups(self.state)
         return self
 
     async def __aexit__(

@@ -18,7 +18,7 @@ import discord
 from discord import app_commands
 
 ASK_DESCRIPTION = "Ask the community for help"
-OptChoice = Literal["leaderboard", "prompts", "reminders", "connector", "all"]
+OptChoice = Literal["leaderboard", "prompts", "reminders", "connector", "cups", "all"]
 ADMIN_COMMAND = "payforward-admin"
 
 
@@ -105,13 +105,13 @@ async def who(interaction: discord.Interaction, text: str) -> None:
     await _sub(interaction, _joined("who", text))
 
 
-@payforward.command(name="optout", description="Stop leaderboard listing, prompts or reminders")
+@payforward.command(name="optout", description="Stop leaderboard listing, prompts, reminders, …")
 @app_commands.describe(what="What to opt out of")
 async def optout(interaction: discord.Interaction, what: OptChoice) -> None:
     await _sub(interaction, f"optout {what}")
 
 
-@payforward.command(name="optin", description="Opt in again")
+@payforward.command(name="optin", description="Opt in (again): cups, the connector, …")
 @app_commands.describe(what="What to opt in to")
 async def optin(interaction: discord.Interaction, what: OptChoice) -> None:
     await _sub(interaction, f"optin {what}")
@@ -193,6 +193,12 @@ async def config_emoji(interaction: discord.Interaction, emoji: str) -> None:
 @app_commands.describe(after="How long an ask waits for an offer, e.g. 30m or 2h, or off")
 async def config_connector(interaction: discord.Interaction, after: str) -> None:
     await _sub(interaction, _joined("config connector", after))
+
+
+@config.command(name="cups", description="Coffee pairings for members who opt in")
+@app_commands.describe(when="How often and when, e.g. every 2w mon 10:00 (1w, 2w or 4w), or off")
+async def config_cups(interaction: discord.Interaction, when: str) -> None:
+    await _sub(interaction, _joined("config cups", when))
 
 
 @board.command(name="post", description="Post the weekly board now")

@@ -37,7 +37,16 @@ from adapters.slack.requests import bolt_request
 from adapters.slack.workspaces import WorkspaceAuthorize, Workspaces
 from bot.domain import MessageRef
 from bot.events import CommandInvoked, Event
-from bot.messages import Answer, Delivered, Delivery, Message, OpenForm, Reply, Undeliverable
+from bot.messages import (
+    Answer,
+    Delivered,
+    Delivery,
+    Message,
+    OpenForm,
+    Reply,
+    Undeliverable,
+    group_members,
+)
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +209,10 @@ class SlackAdapter:
     # Delivery (the ChatAdapter port).
 
     async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
+        members = group_members(channel_id)
+        if members is not None:
+            return await self._post_to_group(community_id, members, message)
+
         async def send() -> Delivery:
             client = await self._workspaces.sender_for(_team(community_id))
             try:
@@ -229,6 +242,29 @@ class SlackAdapter:
             # A member's id as the channel posts to the app's DM with them, which
             # Slack opens if need be: no conversations.open round trip first.
             return Delivered(await self._post(client, member_id, message))
+
+        return await delivering(send)
+
+    async def _post_to_group(
+        self, community_id: str, members: tuple[str, ...], message: Message
+    ) -> Delivery:
+        """A group DM (bot.messages.ToGroup): `conversations.open` with the members
+        opens the group's conversation, the same one each time (`mpim:write`), and the
+        message is posted there."""
+
+        async def send() -> Delivery:
+            client = await self._workspaces.client_for(_team(community_id))
+            try:
+                opened = await client.conversations_open(users=",".join(members))
+            except SlackApiError as error:
+                if error_code(error) != "missing_scope":
+                    raise
+                # Installed from a manifest older than `mpim:write`: each member gets
+                # the group's message by DM until the app is reinstalled.
+                log.warning("Slack %s: no mpim:write, a group DM goes to each member", community_id)
+                refs = [await self._post(client, member, message) for member in members]
+                return Delivered(refs[0])
+            return Delivered(await self._post(client, str(opened["channel"]["id"]), message))
 
         return await delivering(send)
 

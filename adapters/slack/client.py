@@ -38,6 +38,8 @@ UNDELIVERABLE = frozenset(
         "user_not_found",
         "account_inactive",
         "user_disabled",
+        "user_not_visible",  # conversations.open: a group DM with someone the bot can't see
+        "invalid_user_combination",
         "message_not_found",
         "cant_update_message",
         "edit_window_closed",

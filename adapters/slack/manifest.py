@@ -19,6 +19,7 @@ BOT_SCOPES = (
     "reactions:read",  # reaction_added / reaction_removed
     "users:read",  # users.info: admin flag, timezone, display name, bots
     "im:write",  # DMs: posting to a member's id opens the app's DM with them
+    "mpim:write",  # cups intros: conversations.open opens a group DM with the pair
     "files:write",  # `/payforward export` sends a JSON file by DM
 )
 BOT_EVENTS = (

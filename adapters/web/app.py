@@ -623,6 +623,9 @@ def _setting_value(key: str, fields: MultiDictProxy[Any]) -> str | None:
         if key == "prompts" and day == "off":
             return "off"
         return f"{day} {at}".strip()
+    if key == "cups":
+        every, day, at = (_text(fields, name) or "" for name in ("every", "day", "time"))
+        return "off" if every == "off" else f"every {every} {day} {at}".strip()
     return None
 
 

@@ -70,7 +70,7 @@ def _summary(what: str, values: list[int], weeks: list[tuple[datetime, datetime]
 
 def activity_charts(page: CommunityPage) -> list[BarChart]:
     """The community's charts, in the order shown: help first, then the connector's
-    connections (and, with coffee cups, conversations: one more chart here)."""
+    connections and the cups' conversations."""
     tz = page.community.timezone
     weeks = page.activity.weeks
     labels = [short_day(start, tz) for start, _ in weeks]
@@ -79,6 +79,10 @@ def activity_charts(page: CommunityPage) -> list[BarChart]:
     connected = _summary("Asks resolved by a member the connector reached", connections, weeks, tz)
     if page.community.connector_after is None:
         connected += " The connector is off in this community."
+    conversations = page.activity.conversations
+    talked = _summary("Coffee conversations members said happened", conversations, weeks, tz)
+    if page.community.cups is None:
+        talked += " Cups rounds are off in this community."
     return [
         bar_chart(
             "gives",
@@ -96,6 +100,13 @@ def activity_charts(page: CommunityPage) -> list[BarChart]:
         ),
         bar_chart(
             "connections", "Connections per week", connected, labels, [("Connections", connections)]
+        ),
+        bar_chart(
+            "conversations",
+            "Conversations per week",
+            talked,
+            labels,
+            [("Conversations", conversations)],
         ),
     ]
 
@@ -170,12 +181,14 @@ def community_json(page: CommunityPage, slack_domains: Mapping[str, str]) -> dic
                 "confirmed_gives": gives,
                 "people_helped": helped,
                 "connections": connections,
+                "conversations": conversations,
             }
-            for (start, _), gives, helped, connections in zip(
+            for (start, _), gives, helped, connections, conversations in zip(
                 page.activity.weeks,
                 page.activity.gives,
                 page.activity.helped,
                 page.activity.connections,
+                page.activity.conversations,
                 strict=True,
             )
         ],

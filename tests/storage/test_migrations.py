@@ -127,8 +127,24 @@ CONNECTOR = {  # revision 0012
 } | {("add_table", "week_tallies")}  # and revision 0013, the dashboard's weekly tallies
 
 
+CUPS = {  # revision 0015
+    ("add_column", "communities.cups_weeks"),
+    ("add_column", "communities.cups_weekday"),
+    ("add_column", "communities.cups_time"),
+    ("add_column", "communities.cups_anchor"),
+    ("add_table", "cups_optins"),
+    ("add_table", "cups"),
+    ("add_table", "cup_seats"),
+    ("add_index", "ix_cups_follow_up"),
+    ("add_index", "ix_cups_met"),
+    ("add_index", "ix_cup_seats_member"),
+}
+
+
 async def test_downgrades_undo_their_upgrades(url: str) -> None:
     await upgrade(url)
+    await _downgrade(url, "0014")
+    assert {_named(d) for d in await _differences(url, Base.metadata)} == CUPS
     await _downgrade(url, "0013")
     senders = {  # revision 0014
         ("add_column", "outbox.owner"),
@@ -137,13 +153,15 @@ async def test_downgrades_undo_their_upgrades(url: str) -> None:
         ("add_index", "ix_outbox_owner"),
         ("remove_index", "ix_outbox_due"),
     }
-    assert {_named(d) for d in await _differences(url, Base.metadata)} == senders
+    assert {_named(d) for d in await _differences(url, Base.metadata)} == CUPS | senders
     await _downgrade(url, "0012")
-    assert {_named(d) for d in await _differences(url, Base.metadata)} == senders | {
+    assert {_named(d) for d in await _differences(url, Base.metadata)} == CUPS | senders | {
         ("add_table", "week_tallies")
     }
     await _downgrade(url, "0011")
-    assert {_named(d) for d in await _differences(url, Base.metadata)} == senders | CONNECTOR
+    assert {_named(d) for d in await _differences(url, Base.metadata)} == (
+        CUPS | senders | CONNECTOR
+    )
     await _downgrade(url, "0010")
     dashboard = {  # revision 0011
         ("add_column", "members.is_admin"),
@@ -156,7 +174,7 @@ async def test_downgrades_undo_their_upgrades(url: str) -> None:
         ("add_index", "ix_web_sessions_expires"),
         ("add_table", "week_people"),
     }
-    later = senders | CONNECTOR | dashboard
+    later = CUPS | senders | CONNECTOR | dashboard
     assert {_named(d) for d in await _differences(url, Base.metadata)} == later
     await _downgrade(url, "0009")
     undone = {_named(d) for d in await _differences(url, Base.metadata)} - later

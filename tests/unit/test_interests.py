@@ -60,7 +60,7 @@ async def test_optin_and_optout_connector(world: World) -> None:
     assert world.db.state.connector.choices[(CID, "bob")] is True
     assert "no more asks sent to you" in await say(world, "bob", "optout connector")
     assert world.db.state.connector.choices[(CID, "bob")] is False
-    assert "Usage: `/payforward optout leaderboard|prompts|reminders|connector|all`" in (
+    assert "Usage: `/payforward optout leaderboard|prompts|reminders|connector|cups|all`" in (
         await say(world, "bob", "optout everything")
     )
 

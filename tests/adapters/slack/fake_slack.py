@@ -70,6 +70,7 @@ class FakeSlack:
         "reactions:read",
         "users:read",
         "im:write",
+        "mpim:write",
         "files:write",
     )
     app_token: str | None = None  # set: apps.connections.open refuses any other token
@@ -257,8 +258,9 @@ class FakeSlack:
                     "profile": {"display_name": user.lower()},
                 }
             }
-        if method == "conversations.open":
-            return {"channel": {"id": "D" + str(args["users"])}}
+        if method == "conversations.open":  # several users: their group DM, "G…"
+            users = str(args["users"])
+            return {"channel": {"id": ("G" if "," in users else "D") + users.replace(",", "")}}
         if method == "conversations.join":
             return {"channel": {"id": args["channel"]}}
         if method in ("chat.postMessage", "chat.update"):

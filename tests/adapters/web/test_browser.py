@@ -149,11 +149,11 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
 
     # The charts are drawn: bars with heights, titled for screen readers.
     charts = page.locator("figure.chart svg[role=img]")
-    assert await charts.count() == 3
+    assert await charts.count() == 4
     heights = await page.locator("figure.chart rect.bar").evaluate_all(
         "bars => bars.map(b => b.getBBox().height)"
     )
-    assert len(heights) == 36 and sum(h > 0 for h in heights) >= 7
+    assert len(heights) == 48 and sum(h > 0 for h in heights) >= 7
     connections = page.locator("figure.chart:has(#connections-title)")
     assert "2 in all" not in await connections.locator("p.summary").inner_text()
     assert "1 in all" in await connections.locator("p.summary").inner_text()
@@ -166,7 +166,7 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
     await page.screenshot(path=SHOTS / "readme.png")
     await page.set_viewport_size(DESKTOP)
     await page.get_by_role("link", name="52 weeks").click()
-    assert await page.locator("figure.chart rect.bar").count() == 156
+    assert await page.locator("figure.chart rect.bar").count() == 208
     await shoot(page, phone, "community-52-weeks")
     tab.clean()
 

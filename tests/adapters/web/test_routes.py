@@ -16,7 +16,7 @@ from adapters.web import WebDeps, install, views
 from adapters.web.security import CSP
 from bot import dashboard
 from bot.domain import Give, GiveSource, GiveStatus, OptOut
-from bot.ports import Route
+from bot.ports import Cup, CupSeat, Route
 from tests.adapters.web.conftest import CID, OTHER, START, WebWorld, csrf
 
 SIGN_IN_FIRST = "Please sign in"
@@ -342,6 +342,7 @@ async def test_opt_outs_are_saved_and_said_once(world: WebWorld) -> None:
         ({"setting": "channel", "channel": ""}, "Name the channel"),
         ({"setting": "connector", "connector": "24h"}, "between 1 minute and 23 hours"),
         ({"setting": "connector", "connector": ""}, "`connector 30m`, `connector 2h`"),
+        ({"setting": "cups", "every": "3w", "day": "mon", "time": "10:00"}, "every 1w, 2w or 4w"),
     ],
 )
 async def test_bad_settings_get_the_commands_own_words(
@@ -396,6 +397,7 @@ async def test_settings_are_saved_like_the_command_saves_them(world: WebWorld) -
             ({"setting": "emoji", "emoji": "🙏"}, "offers are made with 🙏"),
             ({"setting": "channel", "channel": "help-desk"}, "the weekly post goes"),
             ({"setting": "connector", "connector": "2h"}, "after 2 h go to likely helpers"),
+            ({"setting": "cups", "every": "2w", "day": "wed", "time": "11:00"}, "cups rounds"),
         ):
             status, _, saved = await post(client, admin, {"csrf": token, **fields})
             assert status == 303 and saved.headers["Location"] == f"/dashboard/c/{CID}/admin"
@@ -410,7 +412,10 @@ async def test_settings_are_saved_like_the_command_saves_them(world: WebWorld) -
     assert community.channel_id == "help-desk"
     assert community.connector_after == timedelta(hours=2)
     assert 'id="connector" name="connector" value="2h"' in page
-    assert heard == [CID] * 6
+    assert community.cups is not None and community.cups.weeks == 2
+    assert (community.cups.schedule.weekday, community.cups.schedule.at.hour) == (2, 11)
+    assert '<option value="2w" selected>' in page
+    assert heard == [CID] * 7
 
 
 async def test_every_config_setting_has_its_form(world: WebWorld) -> None:
@@ -622,3 +627,23 @@ def test_why_the_connector_chose_a_member_names_people_and_stresses_topics() -> 
         (True, "CI"),
     ]
     assert views.because("you listed *SQL*", {}) == [(False, "you listed "), (True, "SQL")]
+
+
+# Cups.
+
+
+async def test_conversations_per_week_are_charted_and_in_the_json(world: WebWorld) -> None:
+    now = world.clock.now()
+    async with world.uow() as uow:
+        seats = (CupSeat("bob"), CupSeat("carol"))
+        await uow.cups.add_round([Cup(CID, "2026-11-16", 1, now, seats)])
+        await uow.cups.answer(CID, "2026-11-16", 1, "bob", "met", now)
+        await uow.commit()
+    async with await world.sign_in("carol") as client:
+        _, page = await status_and_text(client, world.page())
+        assert "Conversations per week" in page
+        assert "Cups rounds are off in this community." in page
+        _, data = await status_and_text(client, world.page(rest="index.json"))
+    per_week = json.loads(data)["per_week"]
+    assert [week["conversations"] for week in per_week][-1] == 1
+    assert sum(week["conversations"] for week in per_week) == 1

@@ -92,11 +92,12 @@ async def test_a_slack_member_signs_in_from_the_dm_and_sees_the_charts(
             "Confirmed gives per week",
             "People helped per week",
             "Connections per week",
+            "Conversations per week",
         ]
         heights = await page.locator("figure.chart rect.bar").evaluate_all(
             "bars => bars.map(b => b.getBBox().height)"
         )
-        assert len(heights) == 36 and any(heights[:12]) and any(heights[12:24])
+        assert len(heights) == 48 and any(heights[:12]) and any(heights[12:24])
         summaries = await page.locator("figure.chart p.summary").all_inner_texts()
         assert ": 3 in all" in summaries[0]  # three thanks
         assert ": 3 in all" in summaries[1]  # alice, carol and bob were helped
