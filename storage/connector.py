@@ -235,7 +235,7 @@ class SqlConnectorRepository:
         """How many asks are indexed (the planner's estimate, or a count when few),
         and how many hold each word, from the GIN index, counted only up to the
         threshold: past it, the rule needs to know no more. One statement."""
-        cap = "(SELECT GREATEST(n * :common, :common_min)::bigint + 1 FROM size)"
+        cap = "(SELECT GREATEST(n * CAST(:common AS float8), :common_min)::bigint + 1 FROM size)"
         parts = ", ".join(
             "(SELECT count(*) FROM (SELECT 1 FROM ask_search WHERE document @@ "
             f"plainto_tsquery('english', :w{n}) LIMIT {cap}) AS w{n})"
