@@ -97,12 +97,15 @@ async def candidates(
             if candidate.best is None or weight > candidate.best.weight:
                 candidate.best = Evidence(ask, helped.gave, weight)
     text_stems = set(terms.stems(text))
+    shares: dict[str, float] = {}  # members list the same topics: each is matched once
     for member_id, topic in await uow.connector.interested(
         community_id, sorted(text_stems), INTEREST_ROWS
     ):
         if member_id in exclude:
             continue
-        share = topic_match(topic, text_stems)
+        share = shares.get(topic)
+        if share is None:
+            share = shares[topic] = topic_match(topic, text_stems)
         if share > 0:
             candidate = found.setdefault(member_id, Candidate(member_id))
             if topic not in candidate.topics:

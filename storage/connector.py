@@ -6,6 +6,8 @@ The search is each database's own full-text index, kept by the database itself
 GIN index and `ts_rank`. Both leave out the words found in more than a `common` share
 of all asks (counted by the index itself) while rarer ones remain: they tell how
 people ask, not what about, and they would make every search rank most of the asks.
+On PostgreSQL, where every statement is a round trip, the counts, the search and
+the help on the asks found are one statement; on SQLite, run inline, three.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
+    any_,
     bindparam,
     delete,
     func,
@@ -28,6 +32,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.domain import GiveStatus, OfferStatus
 from bot.ports import ConnectorMember, Helped, Route, SimilarAsk
@@ -72,6 +77,14 @@ def _route(row: Any) -> Route:
 class SqlConnectorRepository:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
+
+    def _one_of(self, column: ColumnElement[str], values: Sequence[str]) -> ColumnElement[bool]:
+        """`column IN (values)`; on PostgreSQL as one array parameter, so that the
+        statement is the same for any number of values (prepared once per
+        connection) and hundreds of members cost no more parameters than one."""
+        if self._conn.dialect.name == "postgresql":
+            return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        return column.in_(list(values))
 
     # Interests and consent.
 
@@ -127,7 +140,7 @@ class SqlConnectorRepository:
                 connector_members,
                 (c.community_id == t.community_id) & (c.member_id == t.member_id),
             )
-            .where(t.community_id == community_id, t.term.in_(list(stems)), c.opted_in)
+            .where(t.community_id == community_id, self._one_of(t.term, stems), c.opted_in)
             .order_by(c.last_routed_at.asc().nulls_first(), t.member_id, i.topic)
             .limit(limit)
         )
@@ -166,7 +179,7 @@ class SqlConnectorRepository:
             .scalar_subquery()
         )
         stmt = select(c.member_id, c.opted_in, c.last_routed_at, routed.label("routed")).where(
-            c.community_id == community_id, c.member_id.in_(list(member_ids))
+            c.community_id == community_id, self._one_of(c.member_id, member_ids)
         )
         return {
             row.member_id: ConnectorMember(
@@ -190,22 +203,15 @@ class SqlConnectorRepository:
         words = [w for w in dict.fromkeys(words) if _WORD.match(w)]
         if not words:
             return []
-        postgres = self._conn.dialect.name == "postgresql"
-        if postgres:
-            total, counts = await self._pg_counts(words, common, common_min)
+        if self._conn.dialect.name == "postgresql":
+            found = await self._pg_similar(community_id, words, before, limit, common, common_min)
         else:
-            total, counts = await self._sqlite_counts(words)
-        threshold = max(common * total, common_min)
-        kept = [w for w, n in zip(words, counts, strict=True) if n <= threshold]
-        if not kept:  # only common words: search by the least common one
-            kept = [min(zip(counts, words, strict=True))[1]]
-        found = await (self._pg_search if postgres else self._sqlite_search)(
-            community_id, kept, before, limit
-        )
+            found = await self._sqlite_similar(
+                community_id, words, before, limit, common, common_min
+            )
         if not found:
             return []
         best = found[0][1]
-        helped = await self._helped([row.id for row, _ in found], before)
         return [
             SimilarAsk(
                 row.id,
@@ -213,10 +219,32 @@ class SqlConnectorRepository:
                 row.asker_id,
                 row.text,
                 rank / best if best else 1.0,
-                tuple(helped.get(row.id, ())),
+                tuple(helped),
             )
-            for row, rank in found
+            for row, rank, helped in found
         ]
+
+    async def _sqlite_similar(
+        self,
+        community_id: str,
+        words: list[str],
+        before: datetime,
+        limit: int,
+        common: float,
+        common_min: int,
+    ) -> list[tuple[Any, float, list[Helped]]]:
+        """Statements run inline on SQLite, so three cost no more than one: the
+        words' counts, the search, and the help on the asks found."""
+        total, counts = await self._sqlite_counts(words)
+        threshold = max(common * total, common_min)
+        kept = [w for w, n in zip(words, counts, strict=True) if n <= threshold]
+        if not kept:  # only common words: search by the least common one
+            kept = [min(zip(counts, words, strict=True))[1]]
+        found = await self._sqlite_search(community_id, kept, before, limit)
+        if not found:
+            return []
+        helped = await self._helped([row.id for row, _ in found], before)
+        return [(row, rank, helped.get(row.id, [])) for row, rank in found]
 
     async def _sqlite_counts(self, words: list[str]) -> tuple[int, list[int]]:
         """How many asks hold each word, from the FTS5 index (its own tokenizer)."""
@@ -226,29 +254,6 @@ class SqlConnectorRepository:
         )
         stmt = text(f"SELECT (SELECT count(*) FROM asks), {parts}")
         params = {f"w{n}": _fts5_phrase(w) for n, w in enumerate(words)}
-        total, *counts = (await self._conn.execute(stmt, params)).one()
-        return int(total), [int(n) for n in counts]
-
-    async def _pg_counts(
-        self, words: list[str], common: float, common_min: int
-    ) -> tuple[int, list[int]]:
-        """How many asks are indexed (the planner's estimate, or a count when few),
-        and how many hold each word, from the GIN index, counted only up to the
-        threshold: past it, the rule needs to know no more. One statement."""
-        cap = "(SELECT GREATEST(n * :common, :common_min)::bigint + 1 FROM size)"
-        parts = ", ".join(
-            "(SELECT count(*) FROM (SELECT 1 FROM ask_search WHERE document @@ "
-            f"plainto_tsquery('english', :w{n}) LIMIT {cap}) AS w{n})"
-            for n in range(len(words))
-        )
-        stmt = text(
-            "WITH size AS (SELECT CASE WHEN c.reltuples >= :estimate_from "
-            "THEN c.reltuples::bigint ELSE (SELECT count(*) FROM ask_search) END AS n "
-            "FROM pg_class c WHERE c.oid = 'ask_search'::regclass) "
-            f"SELECT (SELECT n FROM size), {parts}"
-        )
-        params: dict[str, Any] = {f"w{n}": w for n, w in enumerate(words)}
-        params |= {"estimate_from": _ESTIMATE_FROM, "common": common, "common_min": common_min}
         total, *counts = (await self._conn.execute(stmt, params)).one()
         return int(total), [int(n) for n in counts]
 
@@ -272,28 +277,36 @@ class SqlConnectorRepository:
         }
         return [(row, float(row.rank)) for row in await self._conn.execute(stmt, params)]
 
-    async def _pg_search(
-        self, community_id: str, words: list[str], before: datetime, limit: int
-    ) -> list[tuple[Any, float]]:
-        """Ranked in ask_search alone, then joined to the few asks kept: joined first,
-        the planner hashes the whole asks table for every search."""
-        stmt = text(
-            "SELECT a.id, a.number, a.asker_id, a.text, top.rank FROM ("
-            " SELECT s.ask_id, ts_rank(s.document, q) AS rank"
-            " FROM ask_search AS s, to_tsquery('english', :query) AS q"
-            " WHERE s.document @@ q AND s.community_id = :community_id"
-            " AND s.created_at <= :before"
-            " ORDER BY rank DESC, s.ask_id DESC LIMIT :limit"
-            ") AS top JOIN asks AS a ON a.id = top.ask_id "
-            "ORDER BY top.rank DESC, a.id DESC"
-        ).bindparams(bindparam("before", type_=UtcDateTime()))
+    async def _pg_similar(
+        self,
+        community_id: str,
+        words: list[str],
+        before: datetime,
+        limit: int,
+        common: float,
+        common_min: int,
+    ) -> list[tuple[Any, float, list[Helped]]]:
+        """The same steps as on SQLite, in one statement (_PG_SIMILAR): on PostgreSQL
+        each statement is a round trip. A row per ask found and member who helped on
+        it (or one with no member), best ask first."""
+        stmt = text(_PG_SIMILAR).bindparams(bindparam("before", type_=UtcDateTime()))
         params = {
-            "query": " | ".join(words),
+            "words": words,
             "community_id": community_id,
             "before": before,
             "limit": limit,
+            "common": common,
+            "common_min": common_min,
+            "estimate_from": _ESTIMATE_FROM,
+            "confirmed": GiveStatus.CONFIRMED.value,
+            "withdrawn": OfferStatus.WITHDRAWN.value,
         }
-        return [(row, float(row.rank)) for row in await self._conn.execute(stmt, params)]
+        found: dict[int, tuple[Any, float, list[Helped]]] = {}
+        for row in await self._conn.execute(stmt, params):
+            _, _, helped = found.setdefault(row.id, (row, float(row.rank), []))
+            if row.member_id is not None:
+                helped.append(Helped(row.member_id, bool(row.gave), row.at))
+        return list(found.values())
 
     async def _helped(self, ask_ids: list[int], before: datetime) -> dict[int, list[Helped]]:
         """Confirmed gives (ix_gives_ask) and offers not withdrawn (their primary key)
@@ -446,6 +459,63 @@ class SqlConnectorRepository:
                     table.c.community_id == community_id, table.c.member_id == member_id
                 )
             )
+
+
+# The PostgreSQL search in one statement: how many asks are indexed (the planner's
+# estimate, or a count when few); how many hold each word, from the GIN index,
+# counted only up to the threshold (past it, the rule needs to know no more); the
+# words kept (or the least common one, when all are common); the asks that match
+# them best, ranked in ask_search alone and then joined to the few asks kept
+# (joined first, the planner hashes the whole asks table); and the confirmed gives
+# (ix_gives_ask) and offers not withdrawn (ix_offers_status) on those, made by
+# `before`. Each step reads an index, a few rows, or the row before.
+_PG_SIMILAR = """
+WITH size AS (
+    SELECT CASE WHEN c.reltuples >= :estimate_from THEN c.reltuples::bigint
+           ELSE (SELECT count(*) FROM ask_search) END AS n
+    FROM pg_class AS c WHERE c.oid = 'ask_search'::regclass
+), bounds AS (
+    SELECT GREATEST(n * CAST(:common AS double precision), :common_min) AS threshold
+    FROM size
+), counted AS (
+    SELECT w.word, w.ord, (
+        SELECT count(*) FROM (
+            SELECT 1 FROM ask_search AS s
+            WHERE s.document @@ plainto_tsquery('english', w.word)
+            LIMIT (SELECT threshold::bigint + 1 FROM bounds)
+        ) AS hit
+    ) AS hits
+    FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w (word, ord)
+), kept AS (
+    SELECT word, ord FROM counted, bounds WHERE hits <= threshold
+    UNION ALL (
+        SELECT word, ord FROM counted, bounds
+        WHERE NOT EXISTS (SELECT FROM counted AS c WHERE c.hits <= threshold)
+        ORDER BY hits, word COLLATE "C" LIMIT 1
+    )
+), top AS (
+    SELECT s.ask_id, ts_rank(s.document, q.query) AS rank
+    FROM (
+        SELECT to_tsquery('english', string_agg(word, ' | ' ORDER BY ord)) AS query
+        FROM kept
+    ) AS q, ask_search AS s
+    WHERE s.document @@ q.query AND s.community_id = :community_id
+    AND s.created_at <= :before
+    ORDER BY rank DESC, s.ask_id DESC LIMIT :limit
+), helped AS (
+    SELECT g.ask_id, g.giver_id AS member_id, g.confirmed_at AS at, true AS gave
+    FROM top JOIN gives AS g ON g.ask_id = top.ask_id
+    WHERE g.status = :confirmed AND g.confirmed_at <= :before
+    UNION ALL
+    SELECT o.ask_id, o.member_id, o.created_at, false
+    FROM top JOIN offers AS o ON o.ask_id = top.ask_id
+    WHERE o.status <> :withdrawn AND o.created_at <= :before
+)
+SELECT a.id, a.number, a.asker_id, a.text, top.rank, h.member_id, h.at, h.gave
+FROM top JOIN asks AS a ON a.id = top.ask_id
+LEFT JOIN helped AS h ON h.ask_id = top.ask_id
+ORDER BY top.rank DESC, a.id DESC, h.gave DESC, h.at, h.member_id
+"""
 
 
 def _fts5_phrase(word: str) -> str:

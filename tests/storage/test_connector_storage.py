@@ -48,15 +48,17 @@ async def search(
     community_id: str = C1,
     before: object = LATER,
     limit: int = 10,
+    common: float = 0.05,
+    common_min: int = 20,
 ) -> list[tuple[int, float, tuple[tuple[str, bool], ...]]]:
     async with uow_factory() as uow:
         found = await uow.connector.similar_asks(
             community_id,
             words,
-            before=before,
+            before=before,  # type: ignore[arg-type]
             limit=limit,
-            common=0.05,
-            common_min=20,  # type: ignore[arg-type]
+            common=common,
+            common_min=common_min,
         )
     return [(a.ask_id, a.similarity, tuple((h.member_id, h.gave) for h in a.helped)) for a in found]
 
@@ -113,6 +115,20 @@ async def test_words_in_most_asks_are_left_out_while_rarer_ones_remain(
     assert [a for a, _, _ in found] == [ids[-1]]
     only_common = await search(uow_factory, ["quick", "question"], limit=50)
     assert len(only_common) == 41  # nothing rarer: the least common word is searched
+
+
+async def test_a_word_in_more_than_the_common_share_of_asks_is_left_out(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Past `common_min` asks, the share decides: "quick" is in 7 of 10 asks, more
+    than half of them, "helm" in one."""
+    texts = [f"Quick note on topic{n}" for n in range(6)] + [f"Notes on topic{n}" for n in range(3)]
+    ids = await add_asks(uow_factory, *texts, "Quick helm upgrade")
+
+    found = await search(uow_factory, ["quick", "helm"], common=0.5, common_min=1)
+    assert [a for a, _, _ in found] == [ids[-1]]
+    kept = await search(uow_factory, ["quick", "helm"], common=0.8, common_min=1)
+    assert len(kept) == 7  # in fewer than 8 of 10 asks, "quick" is searched too
 
 
 async def test_search_with_no_usable_word_finds_nothing(uow_factory: UnitOfWorkFactory) -> None:

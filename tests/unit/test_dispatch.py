@@ -648,6 +648,61 @@ async def test_a_cancelled_send_leaves_what_was_sent_before_it_recorded(
     assert statuses == ["pending", "sent"]  # bob's stays leased: sent again later
 
 
+class WiredChat(FakeChat):
+    """A platform whose request goes on the wire a loop turn after its send begins, as
+    aiohttp writes a body on Python 3.11; it notes which sends had begun by then."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.begun: list[str] = []
+        self.on_the_wire: list[tuple[str, list[str]]] = []  # each with what had begun
+
+    async def _begin(self, what: str) -> None:
+        self.begun.append(what)
+        await asyncio.sleep(0)
+        self.on_the_wire.append((what, list(self.begun)))
+
+    async def post(self, community_id: str, channel_id: str, message: Message) -> Delivery:
+        await self._begin("post")
+        return await super().post(community_id, channel_id, message)
+
+    async def update(self, community_id: str, ref: MessageRef, message: Message) -> Delivery:
+        await self._begin("update")
+        return await super().update(community_id, ref, message)
+
+    async def send_dm(self, community_id: str, member_id: str, message: Message) -> Delivery:
+        await self._begin(f"dm {member_id}")
+        return await super().send_dm(community_id, member_id, message)
+
+
+async def test_an_events_first_message_is_on_the_wire_before_its_others_begin(
+    world: World,
+) -> None:
+    """An offer hands over the DM to the asker, then the card's edit: the DM's request
+    leaves first, not after the edit's was made ready too."""
+    chat = WiredChat()
+    time = paced(world, PerCommunity(rate=100, burst=10), chat=chat)
+    world.bot.on_queued = world.dispatcher.offer
+    running = asyncio.ensure_future(world.dispatcher.run())
+    await world.bot.handle(ask_event(world))
+    await time.run_for(0.1)  # the card is up
+    ask = await world.latest_ask()
+    chat.begun.clear()
+    chat.on_the_wire.clear()
+    pressed = ButtonPressed(
+        event_id=world.event_id(),
+        community_id=CID,
+        actor=info("bob"),
+        action=copy.OFFER,
+        value=str(ask.id),
+    )
+    await world.bot.handle(pressed)
+    await time.run_for(0.1)
+    assert chat.on_the_wire == [("dm alice", ["dm alice"]), ("update", ["dm alice", "update"])]
+    await world.dispatcher.stop()
+    await running
+
+
 async def test_stopping_lets_sends_under_way_finish_and_gives_back_the_rest(
     world: World,
 ) -> None:
