@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import math
 import os
@@ -765,6 +766,14 @@ async def already_loaded(url: str, args: argparse.Namespace) -> bool:
     return members == args.members and asks == args.asks and newest is not None and newest > today
 
 
+def schema_version() -> str:
+    """A short digest of the migrations, so a file built by another schema is rebuilt."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(models.__file__).parent / "migrations" / "versions").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
 def postgres_url() -> str | None:
     return os.environ.get("PAYFORWARD_BENCH_POSTGRES_URL") or os.environ.get(
         "PAYFORWARD_TEST_POSTGRES_URL"
@@ -777,7 +786,9 @@ async def main_async(args: argparse.Namespace) -> None:
     tune_garbage_collector()
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     history_args = scale_args(args, end)
-    sqlite_file = folder / (f"scale-{args.members}-{args.asks}-{args.gives}-{end:%Y%m%d}.db")
+    sqlite_file = folder / (
+        f"scale-{args.members}-{args.asks}-{args.gives}-{end:%Y%m%d}-{schema_version()}.db"
+    )
     pg = None if args.skip_postgres else postgres_url()
     print("# bench.connector\n")
     if args.only_quality:
