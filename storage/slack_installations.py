@@ -2,7 +2,8 @@
 
 The Slack adapter keeps slack-sdk's installation model; storage only keeps its JSON
 and the keys it is found by, so this module stays free of Slack libraries. A new
-install of a workspace replaces the old row: payforward only ever needs the latest
+install of a workspace replaces the old row in one upsert (two processes finishing the
+same workspace's OAuth at once never collide): payforward only ever needs the latest
 bot token of a workspace.
 
 The table lives on `storage.models.Base`, so Alembic sees it (revision 0002).
@@ -13,11 +14,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, UniqueConstraint, delete, insert, select
+from sqlalchemy import Table, Text, UniqueConstraint, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import NEVER_REUSE_IDS, Base
+from storage.sql import upsert_insert
 
 
 class SlackInstallationRow(Base):
@@ -47,12 +49,17 @@ class SlackInstallations:
     async def save(
         self, enterprise_id: str | None, team_id: str | None, data: str, installed_at: datetime
     ) -> None:
-        key = _key(enterprise_id, team_id)
+        enterprise, team = _key(enterprise_id, team_id)
+        c = installations.c
         async with self._engine.begin() as conn:
-            await conn.execute(delete(installations).where(*_where(*key)))
             await conn.execute(
-                insert(installations).values(
-                    enterprise_id=key[0], team_id=key[1], data=data, installed_at=installed_at
+                upsert_insert(conn, installations)
+                .values(
+                    enterprise_id=enterprise, team_id=team, data=data, installed_at=installed_at
+                )
+                .on_conflict_do_update(
+                    index_elements=[c.enterprise_id, c.team_id],
+                    set_={"data": data, "installed_at": installed_at},
                 )
             )
 

@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.domain import Community
 from bot.messages import Message, ToChannel, text
 from bot.ports import UnitOfWorkFactory
 from storage.db import make_engine
 from storage.migrate import upgrade
+from storage.slack_installations import SlackInstallations, installations
 from storage.uow import unit_of_work_factory
-from tests.storage.conftest import SQL_BACKENDS
+from tests.storage.conftest import SQL_BACKENDS, Backend
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 HELLO = Message((text("hello"),))
@@ -112,3 +114,26 @@ async def test_concurrent_units_of_work_on_sqlite_take_turns_and_all_commit(tmp_
     finally:
         await engine.dispose()
     assert most == 1
+
+
+async def test_two_processes_saving_one_workspace_at_once_keep_one_row(storage: Backend) -> None:
+    """Two processes finishing the same workspace's OAuth at once: a delete-then-insert
+    would collide on the workspace's unique key; the upsert keeps one row, the latest."""
+    assert storage.url is not None
+    engines = [make_engine(storage.url) for _ in range(2)]
+    stores = [SlackInstallations(engine) for engine in engines]
+    try:
+        for round_ in range(10):
+            await asyncio.gather(
+                *(
+                    store.save(None, "T1", f'{{"round": {round_}, "by": {n}}}', NOW)
+                    for n, store in enumerate(stores)
+                )
+            )
+        async with engines[0].connect() as conn:
+            rows = (await conn.execute(select(installations.c.data))).scalars().all()
+        assert len(rows) == 1 and '"round": 9' in rows[0]
+        assert await stores[1].find(None, "T1") == rows[0]
+    finally:
+        for engine in engines:
+            await engine.dispose()
