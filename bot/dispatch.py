@@ -498,6 +498,7 @@ class Dispatcher:
         claimed = 0
         while (room := min(self._batch, MAX_HELD - len(self._held))) > 0:
             counts = Counter(held.item.community_id for held in self._held.values())
+            self._unserved = {c for c in self._unserved if platform_of(c) not in self._adapters}
             full = sorted({c for c, n in counts.items() if n >= PER_COMMUNITY} | self._unserved)
             for community in set(self._served) - set(counts):  # no turn kept for the idle
                 del self._served[community]

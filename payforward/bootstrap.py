@@ -284,19 +284,20 @@ async def run_platforms(
     which needs the core), and a caller may pass its own `server`. It listens before
     the platforms connect, so an orchestrator sees "alive, not ready" while they do.
     Connecting retries with growing pauses (payforward/connecting.py); a stop signal
-    ends it at any moment, connecting or not. The dispatcher and scheduler start once
-    every platform is connected. The dispatcher sees the adapters through the same
-    dict it was given, so adapters built after the core are the ones it delivers
-    through."""
+    ends it at any moment, connecting or not. The dispatcher and scheduler start at
+    once; the dispatcher delivers through each platform from the moment it connects
+    (it sees `serving`, filled as they do), so Slack's answers never wait for an
+    unreachable Discord, nor the other way round."""
     from payforward.runtime import Runtime
     from payforward.scheduler import Scheduler
 
     adapters: dict[str, ChatAdapter] = {}
+    serving: dict[str, ChatAdapter] = {}
     stop = stop or _shutdown_event()
     metrics = Metrics(version())
     server = server or HttpServer(settings.http_host, settings.http_port)
     server.bind()
-    async with open_core(settings, clock, adapters, observer=metrics) as core:
+    async with open_core(settings, clock, serving, observer=metrics) as core:
         runtime = Runtime(core)
         serve_dashboard(server, core, settings, runtime.kick)
         scheduler = Scheduler(core.jobs, core.uow, clock, runtime.kick)
@@ -313,30 +314,38 @@ async def run_platforms(
         Operations(core.engine, adapters, metrics, clock).install(server.app)
         if mount is not None:
             mount(server.app, core)
-        started = False
         try:
             await server.start()
             log.info("HTTP: listening on %s (/healthz, /readyz, /metrics, /dashboard)", server.url)
-            if await _connect_all(adapters, stop):
-                started = True
-                await runtime.start()
-                await scheduler.start()
-                tune_garbage_collector()
+            await runtime.start()
+            await scheduler.start()
+            tune_garbage_collector()
+            if await _connect_all(adapters, serving, runtime.kick, stop):
                 await stop.wait()
         finally:
-            if started:
-                await scheduler.stop()
-                await runtime.stop()
+            await scheduler.stop()
+            await runtime.stop()
             for adapter in reversed(adapters.values()):
                 await adapter.stop()
             await server.stop()
 
 
-async def _connect_all(adapters: Mapping[str, ChatAdapter], stop: asyncio.Event) -> bool:
-    """Connect every adapter (each retrying on its own); False if `stop` came first."""
+async def _connect_all(
+    adapters: Mapping[str, ChatAdapter],
+    serving: dict[str, ChatAdapter],
+    kick: Callable[[], None],
+    stop: asyncio.Event,
+) -> bool:
+    """Connect every adapter, each retrying on its own and put in `serving` (with a
+    kick to the dispatcher) as soon as it is up; False if `stop` came first."""
     from payforward.connecting import connect
 
-    connecting = asyncio.gather(*(connect(adapter) for adapter in adapters.values()))
+    async def connect_one(platform: str, adapter: ChatAdapter) -> None:
+        await connect(adapter)
+        serving[platform] = adapter
+        kick()
+
+    connecting = asyncio.gather(*(connect_one(*named) for named in adapters.items()))
     stopped = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({connecting, stopped}, return_when=asyncio.FIRST_COMPLETED)

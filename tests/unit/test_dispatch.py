@@ -30,7 +30,7 @@ from bot.messages import (
     Undeliverable,
     text,
 )
-from bot.ports import OutboxItem, Renewal
+from bot.ports import ChatAdapter, OutboxItem, Renewal
 from bot.service import SEND_LEASE, Outcome
 from tests.fakes import FakeChat, _Row
 from tests.unit.conftest import CID, START, World, info
@@ -410,6 +410,16 @@ async def test_a_platform_without_an_adapter_here_is_left_to_another_sender(
     assert left.item.due_at == START  # free for a sender that has the platform, at once
     assert row(world, bob).status == "sent"
     assert await world.dispatcher.drain() == 0  # and not claimed here again
+
+
+async def test_a_platform_that_connects_later_is_served_from_then_on(world: World) -> None:
+    serving: dict[str, ChatAdapter] = {"test": world.chat}
+    dispatcher = Dispatcher(world.db.uow, world.clock, serving, world.bot)
+    [dave] = await queue(world, "dave", community="other:1")
+    assert await dispatcher.drain() == 0
+    serving["other"] = world.chat  # connected now
+    assert await dispatcher.drain() == 1
+    assert row(world, dave).status == "sent" and world.dms("dave") == ["dave 0"]
 
 
 async def test_one_failing_send_does_not_resend_the_others(

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -88,6 +89,29 @@ async def test_socket_mode_serves_health_readiness_and_metrics(
         text,
     )
     assert 'payforward_adapter_connected{platform="slack"} 1.0' in text
+
+
+async def test_slack_answers_while_discord_cannot_connect(
+    tmp_path: Path, fake: FakeSlack, caplog: Any
+) -> None:
+    """Both platforms configured, Discord unreachable: Slack's cards go out as soon as
+    Slack is connected, not once every platform is."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    unreachable = {
+        "discord_token": "a.discord.token",
+        "discord_api_url": f"http://127.0.0.1:{closed}/api/v10",
+    }
+    async with running(tmp_path, fake, "socket", **unreachable) as (server, _, _):
+        await fake.wait_for_socket()
+        payload = payloads.slash("T1", "U1", "/ask", "How do I profile?", fake.response_url(), "C1")
+        await fake.wait_for_ack(await fake.push("slash_commands", payload))
+        await fake.wait_for("chat.postMessage", lambda c: c.args.get("channel") == "C1")
+        status, text, _ = await get(server.url + "/readyz")
+    assert (status, text) == (503, "not ready: discord not connected\n")
+    failures = [r.getMessage() for r in caplog.records if "could not connect" in r.getMessage()]
+    assert failures and all(m.startswith("Discord") for m in failures), failures
 
 
 async def test_http_mode_mounts_slack_on_the_same_listener(tmp_path: Path, fake: FakeSlack) -> None:
