@@ -134,6 +134,19 @@ async def render_card(uow: UnitOfWork, community: Community, ask: Ask) -> Messag
     return copy.ask_card(ask, [o.member_id for o in offers], helpers, community.offer_emoji)
 
 
+COMMUNITY_NAME_LIMIT = 100  # Discord's own limit for a server's name
+
+
+async def name_community(uow: UnitOfWork, community: Community, name: str | None) -> Community:
+    """The community under the name its platform gives it now; written only when it
+    changed (one event in many carries a new one)."""
+    shown = " ".join((name or "").split())[:COMMUNITY_NAME_LIMIT]
+    if not shown or shown == community.name:
+        return community
+    await uow.communities.rename(community.community_id, shown)
+    return replace(community, name=shown)
+
+
 async def touch_member(
     uow: UnitOfWork, community_id: str, info: MemberInfo, now: datetime
 ) -> Member:

@@ -185,8 +185,11 @@ async def access(uow: UnitOfWork, who: Viewer, community_id: str) -> Access | No
     return None if community is None else Access(community, member)
 
 
-async def communities(uow: UnitOfWork, who: Viewer) -> list[str]:
-    return await uow.dashboard.communities_of(who.session.platform, who.member_id)
+async def communities(uow: UnitOfWork, who: Viewer) -> list[Community]:
+    """The viewer's communities (a member belongs to a handful), with their names."""
+    ids = await uow.dashboard.communities_of(who.session.platform, who.member_id)
+    found = [await uow.communities.get(community_id) for community_id in ids]
+    return [community for community in found if community is not None]
 
 
 # Pages.

@@ -84,6 +84,7 @@ class Community:
     offer_emoji: str = DEFAULT_OFFER_EMOJI
     connector_after: timedelta | None = CONNECTOR_AFTER  # None: the connector is off
     cups: CupsRhythm | None = None  # None: no cups rounds (off until an admin sets them)
+    name: str | None = None  # what the platform calls it, once an event has said
 
     @property
     def platform(self) -> str:

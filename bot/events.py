@@ -38,6 +38,9 @@ class Event:
     # names no community): the core then acts only for someone it already knows as
     # a member of that community, and refuses without saying why.
     community_from_platform: bool = True
+    # What the platform calls the community (a Discord guild's or Slack workspace's
+    # name), when the adapter knows it: kept for the dashboard's headings.
+    community_name: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,7 +62,14 @@ class CommunityRepository(Protocol):
 
     async def add(self, community: Community) -> None: ...
 
-    async def save(self, community: Community) -> None: ...
+    async def save(self, community: Community) -> None:
+        """Its settings; the name is left to `rename`."""
+        ...
+
+    async def rename(self, community_id: str, name: str) -> None:
+        """What the platform calls it now (touching nothing else, so a rename never
+        races a settings change)."""
+        ...
 
     async def next_ask_number(self, community_id: str) -> int:
         """1, 2, 3, … per community; never handed out twice, even concurrently."""

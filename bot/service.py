@@ -28,7 +28,14 @@ from bot import (
     prompts,
     routing,
 )
-from bot.context import Context, Refusal, queue_card_edit, render_card, touch_member
+from bot.context import (
+    Context,
+    Refusal,
+    name_community,
+    queue_card_edit,
+    render_card,
+    touch_member,
+)
 from bot.domain import AskStatus, Community
 from bot.events import (
     ButtonPressed,
@@ -166,6 +173,8 @@ class PayForward:
                 return None
             on_queued = self._hand_over(uow, now)
             community = await community_of(uow, event.community_id)
+            if event.community_from_platform:
+                community = await name_community(uow, community, event.community_name)
             member = await touch_member(uow, event.community_id, event.actor, now)
             ctx = Context(uow, now, community, member, event, dashboard_url=self.dashboard_url)
             answers = await (use_case or route)(ctx)

@@ -110,6 +110,7 @@ class CommunityRow(Base):
     cups_weekday: Mapped[int | None] = mapped_column(SmallInteger)
     cups_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
     cups_anchor: Mapped[str | None] = mapped_column(String(10))  # the first round's Monday
+    name: Mapped[str | None]  # what the platform calls it, from the latest event that said
     ask_seq: Mapped[int] = mapped_column(server_default=text("0"))  # last ask number given
     created_at: Mapped[datetime] = mapped_column(server_default=NOW)
 

@@ -61,6 +61,11 @@ class SqlCommunityRepository:
             .values(**rows.community_values(community))
         )
 
+    async def rename(self, community_id: str, name: str) -> None:
+        await self._conn.execute(
+            update(communities).where(communities.c.community_id == community_id).values(name=name)
+        )
+
     async def next_ask_number(self, community_id: str) -> int:
         """One UPDATE … RETURNING: the row lock serializes concurrent callers."""
         found = await self._conn.execute(prepared.NEXT_ASK_NUMBER, {"of_community": community_id})

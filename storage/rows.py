@@ -109,6 +109,7 @@ def community_from_row(row: Row[Any]) -> Community:
             None if row.connector_minutes is None else timedelta(minutes=row.connector_minutes)
         ),
         cups=cups_from_row(row),
+        name=row.name,
     )
 
 

@@ -105,7 +105,14 @@ class FakeCommunities:
         self.s.communities.setdefault(community.community_id, community)  # an upsert
 
     async def save(self, community: Community) -> None:
-        self.s.communities[community.community_id] = community
+        stored = self.s.communities.get(community.community_id)
+        name = None if stored is None else stored.name
+        self.s.communities[community.community_id] = replace(community, name=name)
+
+    async def rename(self, community_id: str, name: str) -> None:
+        stored = self.s.communities.get(community_id)
+        if stored is not None:
+            self.s.communities[community_id] = replace(stored, name=name)
 
     async def next_ask_number(self, community_id: str) -> int:
         self.s.ask_seq[community_id] = self.s.ask_seq.get(community_id, 0) + 1

@@ -78,6 +78,7 @@ class Bridge:
             text=text,
             mentions=translate.describe_mentions(mentioned.values()),
             raw=interaction,
+            community_name=guild.name if guild else None,
         )
         await self._answer(
             interaction, event, guild_id=self._guild_id(interaction), defer_first=True
@@ -101,6 +102,7 @@ class Bridge:
             message=message,
             raw=interaction,
             community_from_platform=from_platform,
+            community_name=interaction.guild.name if interaction.guild else None,
         )
         await self._answer(interaction, event, guild_id=guild_id, defer_first=False)
 
@@ -124,6 +126,7 @@ class Bridge:
             fields=read_fields(data.get("components") or ()),
             raw=interaction,
             community_from_platform=from_platform,
+            community_name=interaction.guild.name if interaction.guild else None,
         )
         await self._answer(interaction, event, guild_id=guild_id, defer_first=True)
 
@@ -142,7 +145,8 @@ class Bridge:
             actor = MemberInfo(
                 str(payload.user_id), self._names.get(payload.user_id), is_admin=None
             )
-        event = translate.reaction_event(payload, actor)
+        guild = self._client.get_guild(payload.guild_id)
+        event = translate.reaction_event(payload, actor, guild.name if guild else None)
         # One message's reactions are handled in the order they arrived (the lock is
         # FIFO), so a quick un-react and re-react cannot overtake each other.
         lock = self._reaction_locks.setdefault(payload.message_id, asyncio.Lock())

@@ -90,7 +90,7 @@ def reaction_event_id(payload: discord.RawReactionActionEvent) -> str:
 
 
 def reaction_event(
-    payload: discord.RawReactionActionEvent, actor: MemberInfo
+    payload: discord.RawReactionActionEvent, actor: MemberInfo, guild_name: str | None = None
 ) -> ReactionAdded | ReactionRemoved:
     assert payload.guild_id is not None
     event_type = ReactionAdded if payload.event_type == "REACTION_ADD" else ReactionRemoved
@@ -102,4 +102,5 @@ def reaction_event(
         message=MessageRef(str(payload.channel_id), str(payload.message_id)),
         emoji=str(payload.emoji),
         raw=payload,
+        community_name=guild_name,
     )

@@ -15,6 +15,7 @@ Answers meant only for the actor go out as ephemeral messages (through the reque
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -293,6 +294,9 @@ class SlackAdapter:
             raise cause from None
 
     async def _handle(self, event: Event) -> list[Answer]:
+        named = await self._workspaces.team_name(event.community_id.partition(":")[2])
+        if named is not None:
+            event = dataclasses.replace(event, community_name=named)
         task = asyncio.current_task()
         if task is not None and task not in self._busy:
             self._busy.add(task)

@@ -93,6 +93,19 @@ class Workspaces:
             response = self._auth[token] = await self._client(token).auth_test()
         return response
 
+    async def team_name(self, team_id: str) -> str | None:
+        """The workspace's name as the `auth.test` made to authorize its requests said
+        (read from that answer, never asked for again)."""
+        try:
+            token = await self.token_for(team_id)
+        except NotInstalled:
+            return None
+        auth = self._auth.get(token)
+        if auth is None or auth.get("team_id") != team_id:
+            return None
+        name = auth.get("team")
+        return name if isinstance(name, str) else None
+
     async def close(self) -> None:
         """Close the shared HTTP session (a later call opens a new one)."""
         if self._session is not None:

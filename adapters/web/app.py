@@ -289,8 +289,8 @@ class Site:
     async def home(self, request: web.Request) -> web.StreamResponse:
         async with self.deps.uow() as uow:
             who = await self.viewer(request, uow)
-            ids = await dashboard.communities(uow, who) if who else []
-        response = self.page("home.html", who=who, communities=ids, notice=self.notice(request))
+            mine = await dashboard.communities(uow, who) if who else []
+        response = self.page("home.html", who=who, communities=mine, notice=self.notice(request))
         self.take_notice(request, response)
         return response
 
@@ -310,10 +310,13 @@ class Site:
             if isinstance(checked, LinkProblem):
                 raise self.stop(*LINK_PROBLEMS[checked])
             names = await uow.dashboard.names(checked.community_id, [checked.member_id])
+            community = await uow.communities.get(checked.community_id)
         form_token = dashboard.new_secret()
         response = self.page(
             "sign_in.html",
-            community_id=checked.community_id,
+            community=community_label(
+                checked.community_id, None if community is None else community.name
+            ),
             name=names.get(checked.member_id, checked.member_id),
             form_token=form_token,
         )

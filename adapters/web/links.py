@@ -46,8 +46,11 @@ def channel_link(community_id: str, channel_id: str) -> str | None:
     return None
 
 
-def community_label(community_id: str) -> str:
-    """What a person calls the community, from what payforward knows: its platform and id."""
+def community_label(community_id: str, name: str | None = None) -> str:
+    """What a person calls the community: the platform's name for it once an event
+    has carried one, its platform and id until then."""
+    if name:
+        return name
     platform, native = _split(community_id)
     if platform == "console":
         return "Console community"

@@ -138,11 +138,15 @@ CUPS = {  # revision 0015
     ("add_index", "ix_cups_follow_up"),
     ("add_index", "ix_cups_met"),
     ("add_index", "ix_cup_seats_member"),
-}
+} | {("add_column", "communities.name")}  # and revision 0016, the communities' names
 
 
 async def test_downgrades_undo_their_upgrades(url: str) -> None:
     await upgrade(url)
+    await _downgrade(url, "0015")
+    assert {_named(d) for d in await _differences(url, Base.metadata)} == {
+        ("add_column", "communities.name")
+    }
     await _downgrade(url, "0014")
     assert {_named(d) for d in await _differences(url, Base.metadata)} == CUPS
     await _downgrade(url, "0013")

@@ -683,3 +683,18 @@ async def test_communities_sharing_channel_and_message_ids_stay_apart(
         assert await uow.members.opted_out(C2, OptOut.PROMPTS) == set()
         assert await uow.gives.pair_weeks(C2, T0, at(24)) == []
         assert await uow.gives.involving(C2, "U1") == []
+
+
+async def test_a_rename_touches_the_name_alone_and_a_save_keeps_it(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        await uow.communities.add(Community(C1))
+        await uow.communities.rename(C1, "Acme Engineering")
+        await uow.communities.save(Community(C1, channel_id="C2"))  # settings, read before
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.communities.get(C1) == Community(
+            C1, channel_id="C2", name="Acme Engineering"
+        )
+        assert [c.name for c in await uow.communities.all()] == ["Acme Engineering"]

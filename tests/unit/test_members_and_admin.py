@@ -5,7 +5,8 @@ from datetime import time
 
 from bot import copy
 from bot.domain import OptOut, Schedule
-from tests.unit.conftest import CID, World, plain
+from bot.events import CommandInvoked
+from tests.unit.conftest import CID, World, info, plain
 
 
 async def test_leaderboard_is_private_and_ranks_this_week(world: World) -> None:
@@ -182,3 +183,28 @@ async def test_members_set_their_own_timezone_for_quiet_hours(world: World) -> N
     assert "Saved: your timezone is Asia/Tokyo" in saved
     assert "isn't a timezone I know" in refused
     assert world.db.state.members[(world.community, "bob")].tz == "Asia/Tokyo"
+
+
+async def test_the_community_takes_the_name_its_platform_gives_it(world: World) -> None:
+    async def named(name: str | None, *, from_platform: bool = True) -> str | None:
+        await world.send(
+            CommandInvoked(
+                event_id=world.event_id(),
+                community_id=CID,
+                actor=info("alice"),
+                command="payforward",
+                text="me",
+                community_name=name,
+                community_from_platform=from_platform,
+            )
+        )
+        async with world.db.uow() as uow:
+            community = await uow.communities.get(CID)
+        assert community is not None
+        return community.name
+
+    assert await named(None) is None
+    assert await named("  Acme\n Engineering ") == "Acme Engineering"
+    assert await named(None) == "Acme Engineering"  # an event that doesn't say keeps it
+    assert await named("x" * 300) == "x" * 100
+    assert await named("Forged", from_platform=False) == "x" * 100  # a custom id's guild

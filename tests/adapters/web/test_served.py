@@ -86,6 +86,7 @@ async def test_a_slack_member_signs_in_from_the_dm_and_sees_the_charts(
         await page.get_by_role("button", name="Sign in").click()
         await page.wait_for_url(f"http://127.0.0.1:{port}/dashboard/c/slack:T1/")
         tab.clean()
+        assert await page.locator("h1").inner_text() == "Fake"  # auth.test's team name
 
         titles = await page.locator("figure.chart svg title[id$=-title]").all_text_contents()
         assert titles == [
