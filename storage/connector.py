@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from bot.domain import GiveStatus, OfferStatus
 from bot.ports import ConnectorMember, Helped, Route, SimilarAsk
 from storage import rows
+from storage.direct import prebuilt
 from storage.models import (
     UtcDateTime,
     asks,
@@ -52,6 +53,15 @@ from storage.sql import Conn, upsert_insert
 
 SEARCH_TABLES = "ask_search"  # every table named so is the databases' own (revision 0012)
 _WORD = re.compile(r"^[^\W_]+$")
+# Run with every new ask and every offer: built once (see storage/prepared.py).
+SCHEDULE = prebuilt(insert(connector_asks))
+MARK_OFFERED = prebuilt(
+    update(connector_routes).where(
+        connector_routes.c.ask_id == bindparam("route_ask"),
+        connector_routes.c.member_id == bindparam("route_member"),
+        connector_routes.c.offered_at.is_(None),
+    )
+)
 _ESTIMATE_FROM = 10_000  # PostgreSQL: below this many asks, count them instead
 
 
@@ -332,9 +342,8 @@ class SqlConnectorRepository:
     # Routing.
 
     async def schedule(self, community_id: str, ask_id: int, due_at: datetime) -> None:
-        await self._conn.execute(
-            insert(connector_asks).values(ask_id=ask_id, community_id=community_id, due_at=due_at)
-        )
+        values = {"ask_id": ask_id, "community_id": community_id, "due_at": due_at}
+        await self._conn.execute(SCHEDULE, values)
 
     async def reschedule(self, community_id: str, delay: timedelta) -> None:
         """Few rows: only the asks younger than the old delay are still waiting."""
@@ -409,13 +418,8 @@ class SqlConnectorRepository:
         )
 
     async def mark_offered(self, ask_id: int, member_id: str, at: datetime) -> bool:
-        r = connector_routes.c
-        stmt = (
-            update(connector_routes)
-            .where(r.ask_id == ask_id, r.member_id == member_id, r.offered_at.is_(None))
-            .values(offered_at=at)
-        )
-        return bool((await self._conn.execute(stmt)).rowcount == 1)
+        values = {"route_ask": ask_id, "route_member": member_id, "offered_at": at}
+        return bool((await self._conn.execute(MARK_OFFERED, values)).rowcount == 1)
 
     async def decline(self, ask_id: int, member_id: str, at: datetime) -> bool:
         r = connector_routes.c
