@@ -8,7 +8,7 @@ items and replaces `ix_outbox_due` (status, due_at), which knew no classes.
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-12-04
+Create Date: 2026-12-03
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ members and answers.
 
 Revision ID: 0015
 Revises: 0014
-Create Date: 2026-12-07
+Create Date: 2026-12-03
 """
 
 from __future__ import annotations
