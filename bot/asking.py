@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import copy, emoji_names, ledger, routing
-from bot.context import Context, Refusal
+from bot.context import Context, Refusal, clean_name
 from bot.domain import (
     MAX_ASK_LENGTH,
     MAX_NOTE_LENGTH,
@@ -34,6 +34,9 @@ async def post_ask(ctx: Context, text: str) -> list[Answer]:
     channel = ctx.event.channel_id
     if channel is None:
         raise Refusal("Please use /ask in a channel, so others can see it and offer help.")
+    named = clean_name(ctx.event.channel_name)
+    if named:
+        await ctx.uow.communities.name_channel(ctx.cid, channel, named)
     number = await ctx.uow.communities.next_ask_number(ctx.cid)
     ask = await ctx.uow.asks.add(
         Ask(

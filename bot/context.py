@@ -134,13 +134,18 @@ async def render_card(uow: UnitOfWork, community: Community, ask: Ask) -> Messag
     return copy.ask_card(ask, [o.member_id for o in offers], helpers, community.offer_emoji)
 
 
-COMMUNITY_NAME_LIMIT = 100  # Discord's own limit for a server's name
+NAME_LIMIT = 100  # Discord's own limit for a server's or a channel's name
+
+
+def clean_name(name: str | None) -> str:
+    """A name a platform gave, on one line and of a sane length ("" for none)."""
+    return " ".join((name or "").split())[:NAME_LIMIT]
 
 
 async def name_community(uow: UnitOfWork, community: Community, name: str | None) -> Community:
     """The community under the name its platform gives it now; written only when it
     changed (one event in many carries a new one)."""
-    shown = " ".join((name or "").split())[:COMMUNITY_NAME_LIMIT]
+    shown = clean_name(name)
     if not shown or shown == community.name:
         return community
     await uow.communities.rename(community.community_id, shown)

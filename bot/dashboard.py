@@ -20,7 +20,7 @@ import re
 import secrets
 from bisect import bisect_right
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -262,6 +262,7 @@ class MemberPage:
 class AdminPage:
     community: Community
     channels: list[str]  # where the weekly post may go: where asks were posted
+    channel_names: dict[str, str] = field(default_factory=dict)  # those the platform named
 
 
 def _week(report: WeeklyReport, member_id: str, hidden: set[str]) -> Week:
@@ -404,7 +405,8 @@ async def admin_page(uow: UnitOfWork, seen: Access) -> AdminPage:
     channels = await uow.dashboard.channels(community.community_id, limit=50)
     if community.channel_id and community.channel_id not in channels:
         channels.insert(0, community.channel_id)
-    return AdminPage(community, channels)
+    names = await uow.communities.channel_names(community.community_id, channels)
+    return AdminPage(community, channels, names)
 
 
 def web_event(seen: Access, action: str) -> ButtonPressed:

@@ -41,6 +41,7 @@ class Event:
     # What the platform calls the community (a Discord guild's or Slack workspace's
     # name), when the adapter knows it: kept for the dashboard's headings.
     community_name: str | None = None
+    channel_name: str | None = None  # likewise the channel's, without its "#"
 
 
 @dataclass(frozen=True, kw_only=True)

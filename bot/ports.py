@@ -71,6 +71,14 @@ class CommunityRepository(Protocol):
         races a settings change)."""
         ...
 
+    async def name_channel(self, community_id: str, channel_id: str, name: str) -> None:
+        """What the platform calls one of its channels now."""
+        ...
+
+    async def channel_names(self, community_id: str, channel_ids: Sequence[str]) -> dict[str, str]:
+        """The names known of these channels."""
+        ...
+
     async def next_ask_number(self, community_id: str) -> int:
         """1, 2, 3, … per community; never handed out twice, even concurrently."""
         ...

@@ -115,6 +115,16 @@ class CommunityRow(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=NOW)
 
 
+class ChannelNameRow(Base):
+    """A channel's name as the platform gave it with the latest `/ask` there."""
+
+    __tablename__ = "channel_names"
+
+    community_id: Mapped[str] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+
+
 class MemberRow(Base):
     __tablename__ = "members"
     __table_args__ = (
@@ -553,6 +563,7 @@ def _table(model: type[Base]) -> Table:
 
 
 communities = _table(CommunityRow)
+channel_names = _table(ChannelNameRow)
 members = _table(MemberRow)
 asks = _table(AskRow)
 offers = _table(OfferRow)

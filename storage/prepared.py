@@ -34,6 +34,7 @@ from storage import rows
 from storage.direct import prebuilt
 from storage.models import (
     asks,
+    channel_names,
     communities,
     gives,
     members,
@@ -163,6 +164,17 @@ def save_member(dialect: str) -> Any:
         stmt.on_conflict_do_update(
             index_elements=[members.c.community_id, members.c.member_id],
             set_={name: stmt.excluded[name] for name in MEMBER_UPDATED},
+        )
+    )
+
+
+@cache
+def name_channel(dialect: str) -> Any:
+    stmt = _insert_for(dialect, channel_names)
+    return prebuilt(
+        stmt.on_conflict_do_update(
+            index_elements=[channel_names.c.community_id, channel_names.c.channel_id],
+            set_={"name": stmt.excluded.name},
         )
     )
 

@@ -7,6 +7,7 @@ gives and the outbox, the two with hot paths, live in their own modules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from bot.ports import FollowUpMarks
 from storage import prepared, rows
 from storage.gives import SqlGiveRepository
 from storage.jobs import SqlJobRunRepository
-from storage.models import asks, communities, members, offers, processed_events
+from storage.models import asks, channel_names, communities, members, offers, processed_events
 from storage.outbox import SqlOutboxRepository
 from storage.sql import Conn, not_for_index, upsert_insert
 
@@ -65,6 +66,19 @@ class SqlCommunityRepository:
         await self._conn.execute(
             update(communities).where(communities.c.community_id == community_id).values(name=name)
         )
+
+    async def name_channel(self, community_id: str, channel_id: str, name: str) -> None:
+        values = {"community_id": community_id, "channel_id": channel_id, "name": name}
+        await self._conn.execute(prepared.name_channel(self._conn.dialect.name), values)
+
+    async def channel_names(self, community_id: str, channel_ids: Sequence[str]) -> dict[str, str]:
+        c = channel_names.c
+        found = await self._conn.execute(
+            select(c.channel_id, c.name).where(
+                c.community_id == community_id, c.channel_id.in_(list(channel_ids))
+            )
+        )
+        return {row.channel_id: row.name for row in found}
 
     async def next_ask_number(self, community_id: str) -> int:
         """One UPDATE … RETURNING: the row lock serializes concurrent callers."""

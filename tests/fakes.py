@@ -58,6 +58,7 @@ class _JobRun:
 @dataclass
 class FakeState:
     communities: dict[str, Community] = field(default_factory=dict)
+    channel_names: dict[tuple[str, str], str] = field(default_factory=dict)
     ask_seq: dict[str, int] = field(default_factory=dict)
     members: dict[tuple[str, str], Member] = field(default_factory=dict)
     asks: dict[int, Ask] = field(default_factory=dict)
@@ -113,6 +114,13 @@ class FakeCommunities:
         stored = self.s.communities.get(community_id)
         if stored is not None:
             self.s.communities[community_id] = replace(stored, name=name)
+
+    async def name_channel(self, community_id: str, channel_id: str, name: str) -> None:
+        self.s.channel_names[(community_id, channel_id)] = name
+
+    async def channel_names(self, community_id: str, channel_ids: Sequence[str]) -> dict[str, str]:
+        known = self.s.channel_names
+        return {c: known[(community_id, c)] for c in channel_ids if (community_id, c) in known}
 
     async def next_ask_number(self, community_id: str) -> int:
         self.s.ask_seq[community_id] = self.s.ask_seq.get(community_id, 0) + 1

@@ -79,6 +79,7 @@ class Bridge:
             mentions=translate.describe_mentions(mentioned.values()),
             raw=interaction,
             community_name=guild.name if guild else None,
+            channel_name=getattr(interaction.channel, "name", None),
         )
         await self._answer(
             interaction, event, guild_id=self._guild_id(interaction), defer_first=True

@@ -106,7 +106,15 @@ async def command(body: Payload, lookup: Lookup) -> CommandInvoked:
         text=text,
         mentions=mentions,
         raw=body,
+        channel_name=_channel_name(body.get("channel_name")),
     )
+
+
+def _channel_name(name: Any) -> str | None:
+    """A slash command's `channel_name`; Slack's placeholders for DMs are no names."""
+    if not isinstance(name, str) or name in ("directmessage", "privategroup"):
+        return None
+    return name
 
 
 async def reaction(body: Payload, lookup: Lookup) -> ReactionAdded | ReactionRemoved | None:

@@ -24,7 +24,7 @@ from multidict import MultiDictProxy
 
 from adapters.web import views
 from adapters.web.charts import chain_graph
-from adapters.web.links import channel_link, community_label, message_link
+from adapters.web.links import community_label, message_link
 from adapters.web.security import AttemptLimit, header_hook, same_token
 from bot import copy, dashboard
 from bot.context import Refusal
@@ -574,7 +574,7 @@ class Site:
             who=who,
             seen=_nav(who, seen),
             community=community,
-            channels=[(c, channel_link(community.community_id, c)) for c in page.channels],
+            channels=[(c, page.channel_names.get(c, c)) for c in page.channels],
             weekdays=list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
             problem=problem,
             entered=entered or {},

@@ -37,15 +37,6 @@ def message_link(
     return None
 
 
-def channel_link(community_id: str, channel_id: str) -> str | None:
-    platform, native = _split(community_id)
-    if platform == "discord":
-        return f"https://discord.com/channels/{native}/{channel_id}"
-    if platform == "slack":
-        return f"slack://channel?{urlencode({'team': native, 'id': channel_id})}"
-    return None
-
-
 def community_label(community_id: str, name: str | None = None) -> str:
     """What a person calls the community: the platform's name for it once an event
     has carried one, its platform and id until then."""

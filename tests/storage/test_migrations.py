@@ -127,25 +127,36 @@ CONNECTOR = {  # revision 0012
 } | {("add_table", "week_tallies")}  # and revision 0013, the dashboard's weekly tallies
 
 
-CUPS = {  # revision 0015
-    ("add_column", "communities.cups_weeks"),
-    ("add_column", "communities.cups_weekday"),
-    ("add_column", "communities.cups_time"),
-    ("add_column", "communities.cups_anchor"),
-    ("add_table", "cups_optins"),
-    ("add_table", "cups"),
-    ("add_table", "cup_seats"),
-    ("add_index", "ix_cups_follow_up"),
-    ("add_index", "ix_cups_met"),
-    ("add_index", "ix_cup_seats_member"),
-} | {("add_column", "communities.name")}  # and revision 0016, the communities' names
+CUPS = (
+    {  # revision 0015
+        ("add_column", "communities.cups_weeks"),
+        ("add_column", "communities.cups_weekday"),
+        ("add_column", "communities.cups_time"),
+        ("add_column", "communities.cups_anchor"),
+        ("add_table", "cups_optins"),
+        ("add_table", "cups"),
+        ("add_table", "cup_seats"),
+        ("add_index", "ix_cups_follow_up"),
+        ("add_index", "ix_cups_met"),
+        ("add_index", "ix_cup_seats_member"),
+    }
+    | {("add_column", "communities.name")}
+    | {  # and revisions 0016-0017: names
+        ("add_table", "channel_names")
+    }
+)
 
 
 async def test_downgrades_undo_their_upgrades(url: str) -> None:
     await upgrade(url)
+    await _downgrade(url, "0016")
+    assert {_named(d) for d in await _differences(url, Base.metadata)} == {
+        ("add_table", "channel_names")
+    }
     await _downgrade(url, "0015")
     assert {_named(d) for d in await _differences(url, Base.metadata)} == {
-        ("add_column", "communities.name")
+        ("add_column", "communities.name"),
+        ("add_table", "channel_names"),
     }
     await _downgrade(url, "0014")
     assert {_named(d) for d in await _differences(url, Base.metadata)} == CUPS

@@ -685,6 +685,7 @@ async def test_communities_sharing_channel_and_message_ids_stay_apart(
         assert await uow.gives.involving(C2, "U1") == []
 
 
+@pytest.mark.parametrize("backend", WITH_FAKE, indirect=True)
 async def test_a_rename_touches_the_name_alone_and_a_save_keeps_it(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
@@ -698,3 +699,20 @@ async def test_a_rename_touches_the_name_alone_and_a_save_keeps_it(
             C1, channel_id="C2", name="Acme Engineering"
         )
         assert [c.name for c in await uow.communities.all()] == ["Acme Engineering"]
+
+
+@pytest.mark.parametrize("backend", WITH_FAKE, indirect=True)
+async def test_channel_names_are_kept_per_community_and_follow_renames(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        await add_communities(uow, C1, C2)
+        await uow.communities.name_channel(C1, "CG", "general")
+        await uow.communities.name_channel(C1, "CH", "help")
+        await uow.communities.name_channel(C1, "CG", "lobby")  # renamed since
+        await uow.communities.name_channel(C2, "CG", "elsewhere")
+        await uow.commit()
+    async with uow_factory() as uow:
+        names = await uow.communities.channel_names(C1, ["CG", "CH", "CX"])
+        assert names == {"CG": "lobby", "CH": "help"}
+        assert await uow.communities.channel_names(C2, []) == {}

@@ -6,7 +6,7 @@ from bot import copy
 from bot.domain import AskStatus, GiveSource, GiveStatus, MessageRef, OfferStatus
 from bot.events import CommandInvoked, ReactionAdded
 from bot.messages import FieldKind, OpenForm, Reply
-from tests.unit.conftest import World, info, plain
+from tests.unit.conftest import CID, World, info, plain
 
 
 async def test_ask_posts_a_card_in_the_channel_and_answers_privately(world: World) -> None:
@@ -212,3 +212,21 @@ async def test_offer_before_the_card_is_delivered_is_shown_once_it_is(world: Wor
     await world.press("bob", copy.OFFER, str(ask.id))  # drains: the card goes out, then its edit
     assert [s.kind for s in world.chat.sent] == ["post", "dm", "update"]
     assert "Offered to help: @bob" in world.chat.sent[-1].message.plain()
+
+
+async def test_an_ask_keeps_the_name_its_channel_has_on_the_platform(world: World) -> None:
+    for name in ("general", " help\n desk ", None):
+        await world.send(
+            CommandInvoked(
+                event_id=world.event_id(),
+                community_id=CID,
+                actor=info("alice"),
+                channel_id="C1" if name != " help\n desk " else "C2",
+                command="ask",
+                text="How do I profile asyncio code?",
+                channel_name=name,
+            )
+        )
+    async with world.db.uow() as uow:
+        names = await uow.communities.channel_names(CID, ["C1", "C2"])
+    assert names == {"C1": "general", "C2": "help desk"}  # an ask that didn't say keeps it

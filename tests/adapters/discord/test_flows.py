@@ -291,6 +291,15 @@ async def test_the_weekly_prompt_arrives_by_dm_and_sharing_opens_a_modal(bot: Ha
     assert len(response["data"]["components"]) == 3  # what, with whom, OK to mention
 
 
+async def test_the_guild_and_the_channel_are_known_by_their_names(bot: Harness) -> None:
+    await bot.ask(ALICE, "How do I profile asyncio code?")
+    async with bot.core.uow() as uow:
+        community = await uow.communities.get(f"discord:{GUILD}")
+        names = await uow.communities.channel_names(f"discord:{GUILD}", [str(GENERAL)])
+    assert community is not None and community.name == "One"
+    assert names == {str(GENERAL): "general"}
+
+
 async def test_dashboard_sends_a_sign_in_link_by_dm(bot: Harness) -> None:
     asked = await bot.command(ALICE, "payforward", [sub("dashboard")])
 

@@ -149,3 +149,15 @@ async def test_the_weekly_prompt_arrives_by_dm_and_sharing_opens_the_share_modal
     (confirm,) = await fake.wait_for("chat.postMessage", in_channel("DUBOB"))
     assert "<@UALICE> says they helped you" in confirm.blocks_text()
     assert "<!channel>" not in confirm.blocks_text()
+
+
+async def test_the_workspace_and_the_channel_are_known_by_their_names(slack: Slack) -> None:
+    await slack.command("UALICE", "/ask", "Who knows asyncio?")
+    await slack.fake.wait_for("chat.postMessage", in_channel("C1"))
+    (event, _), *_ = slack.handled
+    assert (event.community_name, event.channel_name) == ("Fake", "general")  # auth.test's
+    async with slack.core.uow() as uow:
+        community = await uow.communities.get("slack:T1")
+        names = await uow.communities.channel_names("slack:T1", ["C1"])
+    assert community is not None and community.name == "Fake"
+    assert names == {"C1": "general"}

@@ -16,6 +16,7 @@ from adapters.web import WebDeps, install, views
 from adapters.web.security import CSP
 from bot import dashboard
 from bot.domain import Give, GiveSource, GiveStatus, OptOut
+from bot.events import CommandInvoked
 from bot.ports import Cup, CupSeat, Route
 from tests.adapters.web.conftest import CID, OTHER, START, WebWorld, csrf
 
@@ -416,6 +417,25 @@ async def test_settings_are_saved_like_the_command_saves_them(world: WebWorld) -
     assert (community.cups.schedule.weekday, community.cups.schedule.at.hour) == (2, 11)
     assert '<option value="2w" selected>' in page
     assert heard == [CID] * 7
+
+
+async def test_settings_name_channels_as_the_platform_does(world: WebWorld) -> None:
+    await world.bot.handle(
+        CommandInvoked(
+            event_id="ev-named",
+            community_id=CID,
+            actor=world.info("bob"),
+            channel_id="C0HELP",
+            command="ask",
+            text="Anyone?",
+            channel_name="help-desk",
+        )
+    )
+    await world.cmd("bob", "ask", "And here?", channel="C0QUIET")  # a channel never named
+    async with await world.sign_in("alice") as client:
+        _, page = await status_and_text(client, world.page(rest="admin"))
+    assert '<option value="C0HELP">#help-desk</option>' in page
+    assert '<option value="C0QUIET">#C0QUIET</option>' in page
 
 
 async def test_every_config_setting_has_its_form(world: WebWorld) -> None:
