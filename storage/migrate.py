@@ -8,6 +8,7 @@ Safe to run at every start: at head it does nothing.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -34,6 +35,11 @@ async def upgrade(url: str, revision: str = "head") -> None:
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not str(path).startswith("file:"):
+            # A file that cannot be opened fails here, plainly: inside aiosqlite a failed
+            # connect leaves its thread a step to run, and if the command has ended (it
+            # says so in one line) by then, that thread prints a traceback.
+            sqlite3.connect(path).close()
     engine = make_engine(url, sqlite_foreign_keys=False)
     try:
         async with engine.begin() as connection:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import async_url, make_engine, sqlite_file
+from storage.migrate import upgrade
 
 
 @pytest.mark.parametrize(
@@ -96,3 +97,10 @@ async def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path: Path) 
                 other.close()
     finally:
         await engine.dispose()
+
+
+async def test_a_sqlite_file_that_cannot_be_opened_fails_before_the_async_driver() -> None:
+    """The driver's own error, not SQLAlchemy's wrapping of aiosqlite's: no driver
+    thread was started to outlive the command that says so in one line."""
+    with pytest.raises(sqlite3.OperationalError, match="unable to open database file"):
+        await upgrade("sqlite:////proc/payforward.db")
