@@ -4,13 +4,14 @@ real subprocesses, each with the dashboard on its one HTTP listener.
 In Slack's HTTP mode a member types `/payforward dashboard` (a signed request to the
 subprocess), the link is read from the DM the loopback fake Slack received, and
 headless Chromium signs in with it, sees the community's charts with no console
-error, and signs out. The console prints its link in the `[DM @alice]` block, and the
+error, changes a setting, downloads the export, and signs out. The console prints its link in the `[DM @alice]` block, and the
 link opens while the console is still running.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -46,6 +47,7 @@ def environment(tmp_path: Path, **more: str) -> dict[str, str]:
 async def test_a_slack_member_signs_in_from_the_dm_and_sees_the_charts(
     tmp_path: Path, fake: FakeSlack, browser: Browser
 ) -> None:
+    fake.admins.add("UALICE")  # a workspace admin: the settings are hers to change
     port = free_port()
     env = environment(
         tmp_path,
@@ -105,6 +107,21 @@ async def test_a_slack_member_signs_in_from_the_dm_and_sees_the_charts(
         assert ": 0 in all" in summaries[2]
         assert "ubob" in await page.locator("table.board").inner_text()
         await shoot(page, phone, "slack-community")
+        tab.clean()
+
+        await page.get_by_role("link", name="Settings").click()
+        await page.fill("#timezone", "Europe/Berlin")
+        await page.locator("form:has(#timezone)").get_by_role("button", name="Save").click()
+        assert await page.locator("p.notice").inner_text() == "Saved: timezone Europe/Berlin."
+        tab.clean()
+
+        await page.get_by_role("link", name="Me", exact=True).click()
+        async with page.expect_download() as downloading:
+            await page.get_by_role("link", name="Download my data (JSON)").click()
+        download = await downloading.value
+        exported = json.loads(await asyncio.to_thread(Path(await download.path()).read_text))
+        assert exported["member"]["id"] == "UALICE"
+        assert [(g["giver"], g["receiver"]) for g in exported["gives"]] == [("UBOB", "UALICE")]
         tab.clean()
 
         await page.get_by_role("button", name="Sign out").click()
