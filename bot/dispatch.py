@@ -30,6 +30,7 @@ import bisect
 import contextlib
 import logging
 import math
+import operator
 import random
 import time
 from collections import Counter
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 Lane = tuple[str, Target]  # (community, target): one ordered queue
+_urgency = operator.itemgetter(0, 1, 2, 3)  # class, bulk turn, due time, queue order
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0
@@ -351,15 +353,16 @@ class Dispatcher:
         (a queue is as urgent as its most urgent message), bulk taking turns between
         communities, then by due time and queue order."""
         ranked = []
-        for lane, queue in self._lanes.items():
-            if lane in self._busy:
+        busy, served = self._busy, self._served
+        for lane, queue in self._lanes.items():  # run at every start: kept lean
+            if lane in busy:
                 continue
-            rank = min(held.item.priority for held in queue)
-            turn = self._served[lane[0]] if rank == Priority.BULK else 0
             head = queue[0].item
+            rank = head.priority if len(queue) == 1 else min(h.item.priority for h in queue)
+            turn = served[lane[0]] if rank == Priority.BULK else 0
             ranked.append((rank, turn, head.due_at, head.id, lane))
-        ranked.sort(key=lambda entry: entry[:4])
-        return [(Priority(rank), lane) for rank, _, _, _, lane in ranked]
+        ranked.sort(key=_urgency)
+        return [(rank, lane) for rank, _, _, _, lane in ranked]
 
     # One send.
 
