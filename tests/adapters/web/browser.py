@@ -42,6 +42,13 @@ class Watched:
         assert errors == [], errors
 
 
+async def sign_out(tab: Watched) -> None:
+    """Sign out from the page the tab shows and see it said, with no console error."""
+    await tab.page.get_by_role("button", name="Sign out").click()
+    assert await tab.page.locator("p.notice").inner_text() == "You're signed out."
+    tab.clean()
+
+
 async def shoot(page: Page, phone: BrowserContext, name: str) -> None:
     """The page as it is now, at desktop width, and the same address on a phone."""
     SHOTS.mkdir(parents=True, exist_ok=True)

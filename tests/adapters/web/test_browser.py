@@ -29,7 +29,7 @@ from payforward.bootstrap import migrate, run_console
 from payforward.settings import Settings
 from storage.db import make_engine
 from storage.uow import unit_of_work_factory
-from tests.adapters.web.browser import DESKTOP, PHONE, SHOTS, Watched, shoot
+from tests.adapters.web.browser import DESKTOP, PHONE, SHOTS, Watched, shoot, sign_out
 
 COMMUNITY = "console:local"
 LINK = re.compile(r"\[DM @alice\]\n(?:.*\n)*?.*?(http://\S+/dashboard/signin/[\w-]+)")
@@ -239,8 +239,7 @@ async def test_sign_in_look_change_download_sign_out(served: Served, browser: Br
     tab.clean()
 
     # Signing out ends the session: the pages ask to sign in again.
-    await page.get_by_role("button", name="Sign out").click()
-    assert await page.locator("p.notice").inner_text() == "You're signed out."
+    await sign_out(tab)
     await shoot(page, phone, "signed-out")
     tab.clean()
     await page.goto(f"{served.base}/dashboard/c/{COMMUNITY}/")

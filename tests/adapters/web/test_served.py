@@ -28,7 +28,7 @@ from tests.adapters.slack.conftest import fake as fake
 from tests.adapters.slack.fake_slack import FakeSlack
 from tests.adapters.slack.test_run import delivered_everything, free_port, signed, wait_listening
 from tests.adapters.test_cli import PLATFORM_VARIABLES, payforward_command
-from tests.adapters.web.browser import DESKTOP, PHONE, SHOTS, Watched, shoot
+from tests.adapters.web.browser import DESKTOP, PHONE, SHOTS, Watched, shoot, sign_out
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/dashboard/signin/[0-9a-f]+")
 FORM = "application/x-www-form-urlencoded"
@@ -124,9 +124,7 @@ async def test_a_slack_member_signs_in_from_the_dm_and_sees_the_charts(
         assert [(g["giver"], g["receiver"]) for g in exported["gives"]] == [("UBOB", "UALICE")]
         tab.clean()
 
-        await page.get_by_role("button", name="Sign out").click()
-        assert await page.locator("p.notice").inner_text() == "You're signed out."
-        tab.clean()
+        await sign_out(tab)
         await desktop.close()
         await phone.close()
         await delivered_everything(env["DATABASE_URL"])

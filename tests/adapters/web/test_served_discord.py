@@ -17,7 +17,7 @@ from tests.adapters.discord.conftest import fake as fake
 from tests.adapters.discord.fake_discord import TOKEN, FakeDiscord, text_of
 from tests.adapters.slack.test_run import free_port, wait_listening
 from tests.adapters.test_cli import payforward_command
-from tests.adapters.web.browser import DESKTOP, PHONE, SHOTS, Watched, shoot
+from tests.adapters.web.browser import DESKTOP, PHONE, SHOTS, Watched, shoot, sign_out
 from tests.adapters.web.test_served import environment
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/dashboard/signin/[0-9a-f]+")
@@ -82,9 +82,7 @@ async def test_a_discord_member_signs_in_from_the_dm_and_sees_the_charts(
         await shoot(page, phone, "discord-community")
         tab.clean()
 
-        await page.get_by_role("button", name="Sign out").click()
-        assert await page.locator("p.notice").inner_text() == "You're signed out."
-        tab.clean()
+        await sign_out(tab)
         await desktop.close()
         await phone.close()
     finally:
